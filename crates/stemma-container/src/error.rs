@@ -1,0 +1,68 @@
+use std::io;
+
+use thiserror::Error;
+
+/// Errors of the container layer. Messages name the place in the file; callers add the file name.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    /// The bytes are not a file of any supported format.
+    #[error("not a supported image: {0}")]
+    UnknownFormat(String),
+    /// The file ends before a structure it announces.
+    #[error(
+        "truncated file: {what} at offset {offset} needs {needed} bytes, only {available} left"
+    )]
+    Truncated {
+        what: String,
+        offset: u64,
+        needed: u64,
+        available: u64,
+    },
+    /// The structure of the file breaks its format's rules.
+    #[error("malformed {format}: {reason} (at offset {offset})")]
+    Malformed {
+        format: &'static str,
+        reason: String,
+        offset: u64,
+    },
+    /// A checksum does not match.
+    #[error(
+        "bad CRC in {chunk} chunk at offset {offset}: stored {stored:08x}, computed {computed:08x}"
+    )]
+    Crc {
+        chunk: String,
+        offset: u64,
+        stored: u32,
+        computed: u32,
+    },
+    /// A named limit was exceeded (see [`crate::Limits`]).
+    #[error("limit exceeded: {limit} is {max}, found {found} ({context})")]
+    Limit {
+        limit: &'static str,
+        max: u64,
+        found: u64,
+        context: String,
+    },
+    /// The operation is not available for this format.
+    #[error("{operation} is not supported for {format} files")]
+    Unsupported {
+        operation: &'static str,
+        format: &'static str,
+    },
+    /// The stemma record in the file cannot be read.
+    #[error("stemma record: {0}")]
+    Record(#[from] stemma_model::Error),
+    /// The pixels cannot be decoded.
+    #[error("cannot decode pixels: {0}")]
+    Decode(String),
+    /// The file carries a C2PA manifest that the change would invalidate.
+    #[error("the file carries a C2PA manifest ({0}); rewriting it would invalidate the signature (use --force)")]
+    C2paProtected(String),
+}
+
+/// Result with this crate's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

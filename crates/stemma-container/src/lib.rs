@@ -1,0 +1,23 @@
+//! Lossless reading and writing of stemma records in image containers.
+//!
+//! One handler per container grammar implements [`ContainerHandler`]; [`HANDLERS`] lists them. Handlers walk
+//! chunks or segments, never decode pixels to read metadata, and keep every byte they do not own. Limits on
+//! untrusted input are explicit ([`Limits`]).
+
+pub mod atomic;
+pub mod detect;
+mod error;
+pub mod handler;
+mod limits;
+pub mod metadata;
+pub mod ops;
+pub mod pixels;
+pub mod png;
+pub mod source;
+pub mod text;
+
+pub use detect::{sniff, Format};
+pub use error::{Error, Result};
+pub use handler::{handler_for, ContainerHandler, Edit, RecordChange, StripProfile, HANDLERS};
+pub use limits::Limits;
+pub use metadata::{Block, Entry, Metadata, Value};

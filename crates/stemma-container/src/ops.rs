@@ -1,0 +1,139 @@
+//! File-level operations: detect, scan, compute ids, rewrite atomically.
+
+use std::fs::File;
+use std::path::Path;
+
+use stemma_model::{ContentId, ContentIds};
+
+use crate::atomic::write_atomic;
+use crate::detect::{sniff, Format};
+use crate::error::{Error, Result};
+use crate::handler::{handler_for, ContainerHandler, Edit};
+use crate::limits::Limits;
+use crate::metadata::Metadata;
+use crate::pixels::pixel_id;
+use crate::source::{FileSource, Source};
+
+/// Detect the format of a source from its first bytes.
+pub fn detect(source: &dyn Source) -> Result<Format> {
+    let mut head = [0u8; 16];
+    let n = source.read_at(0, &mut head)?;
+    Ok(sniff(&head[..n]))
+}
+
+/// The handler for a source, or an error naming what it is.
+pub fn handler_of(source: &dyn Source) -> Result<&'static dyn ContainerHandler> {
+    let format = detect(source)?;
+    if source.is_empty() {
+        return Err(Error::UnknownFormat("empty file (0 bytes)".into()));
+    }
+    handler_for(format).ok_or_else(|| match format {
+        Format::Unknown => Error::UnknownFormat("unrecognised file signature".into()),
+        other => Error::Unsupported {
+            operation: "reading",
+            format: other.name(),
+        },
+    })
+}
+
+/// Scan a file's metadata without decoding pixels.
+pub fn scan_path(path: &Path, limits: &Limits) -> Result<Metadata> {
+    let source = FileSource::new(File::open(path)?)?;
+    scan_source(&source, limits)
+}
+
+/// Scan any source's metadata without decoding pixels.
+pub fn scan_source(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
+    handler_of(source)?.scan(source, limits)
+}
+
+/// Whether a format has a pixel id (lossless formats only). `file` is needed for WebP, lossy or lossless.
+pub fn has_pixel_id(format: Format, file: &[u8]) -> bool {
+    match format {
+        Format::Png | Format::Gif => true,
+        Format::Webp => webp_is_lossless(file),
+        _ => false,
+    }
+}
+
+/// True when a WebP's first image chunk is `VP8L` (lossless). Animated files: the first frame decides.
+fn webp_is_lossless(file: &[u8]) -> bool {
+    let first_vp8 = file.windows(4).position(|w| w == b"VP8 ");
+    let first_vp8l = file.windows(4).position(|w| w == b"VP8L");
+    match (first_vp8, first_vp8l) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(a), Some(b)) => b < a,
+    }
+}
+
+/// The content ids of an in-memory file. The pixel id needs decoding and is computed only when asked.
+pub fn content_ids(file: &[u8], with_pixels: bool, limits: &Limits) -> Result<ContentIds> {
+    let source: &dyn Source = &file;
+    let handler = handler_of(source)?;
+    let data = handler.data_id(file, limits)?;
+    let pixels = if with_pixels && has_pixel_id(handler.format(), file) {
+        Some(pixel_id(file, limits)?)
+    } else {
+        None
+    };
+    Ok(ContentIds {
+        pixels: pixels.map(|p| p.to_string()),
+        data: Some(data.to_string()),
+        ..ContentIds::default()
+    })
+}
+
+/// The id a file is known by in lineage: its pixel id where it has one, else its data id.
+pub fn lineage_id(file: &[u8], limits: &Limits) -> Result<ContentId> {
+    let ids = content_ids(file, true, limits)?;
+    let text = ids.pixels.or(ids.data).unwrap_or_default();
+    Ok(text.parse()?)
+}
+
+/// Read a whole file for editing, within the edit limit.
+pub fn read_for_edit(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
+    let len = std::fs::metadata(path)?.len();
+    if len > limits.max_edit_file {
+        return Err(Error::Limit {
+            limit: "max_edit_file",
+            max: limits.max_edit_file,
+            found: len,
+            context: "file to rewrite".into(),
+        });
+    }
+    Ok(std::fs::read(path)?)
+}
+
+/// What a rewrite did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The file was written.
+    Written,
+    /// The edit changed nothing; nothing was written.
+    Unchanged,
+}
+
+/// Apply `edit` to the bytes of `input` and write the result atomically to `output` (or back to `input`).
+/// Nothing is written when the result equals the input in place; on any error nothing is written at all.
+pub fn rewrite(
+    input: &Path,
+    output: Option<&Path>,
+    edit: &Edit,
+    limits: &Limits,
+) -> Result<Outcome> {
+    let file = read_for_edit(input, limits)?;
+    let source: &dyn Source = &file;
+    let new = handler_of(source)?.edit(&file, edit, limits)?;
+    match output {
+        None if new == file => Ok(Outcome::Unchanged),
+        None => {
+            write_atomic(input, &new)?;
+            Ok(Outcome::Written)
+        }
+        Some(out) => {
+            write_atomic(out, &new)?;
+            Ok(Outcome::Written)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Positioned reads from a file or a byte slice, so that readers can skip image data without reading it.
+
+use std::fs::File;
+use std::io;
+
+/// Something that can be read at any offset.
+pub trait Source: Sync {
+    /// Total length in bytes.
+    fn len(&self) -> u64;
+    /// True for an empty source.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Fill `buf` from `offset`; returns how many bytes were read (less than `buf.len()` only at the end).
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
+}
+
+impl Source for &[u8] {
+    fn len(&self) -> u64 {
+        <[u8]>::len(self) as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(<[u8]>::len(self));
+        let n = buf.len().min(<[u8]>::len(self) - start);
+        buf[..n].copy_from_slice(&self[start..start + n]);
+        Ok(n)
+    }
+}
+
+impl Source for Vec<u8> {
+    fn len(&self) -> u64 {
+        self.as_slice().len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        self.as_slice().read_at(offset, buf)
+    }
+}
+
+/// A file opened for positioned reads, with its length taken once.
+pub struct FileSource {
+    file: File,
+    len: u64,
+}
+
+impl FileSource {
+    /// Wrap an open file.
+    pub fn new(file: File) -> io::Result<Self> {
+        let len = file.metadata()?.len();
+        Ok(FileSource { file, len })
+    }
+}
+
+impl Source for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = read_at_once(&self.file, offset + done as u64, &mut buf[done..])?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        Ok(done)
+    }
+}
+
+#[cfg(unix)]
+fn read_at_once(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at_once(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+/// A cached window over a [`Source`]: metadata readers ask for byte ranges; the window reads each range once,
+/// and reads ahead only a little after a skip so that skipped image data is not read.
+pub struct Window<'a> {
+    source: &'a dyn Source,
+    start: u64,
+    buf: Vec<u8>,
+}
+
+/// How much is read ahead when the window has to move.
+const READ_AHEAD: usize = 4096;
+
+impl<'a> Window<'a> {
+    /// A window whose first read takes `initial` bytes from the start.
+    pub fn new(source: &'a dyn Source, initial: usize) -> io::Result<Self> {
+        let want = initial.min(usize::try_from(source.len()).unwrap_or(usize::MAX));
+        let mut buf = vec![0; want];
+        let n = source.read_at(0, &mut buf)?;
+        buf.truncate(n);
+        Ok(Window {
+            source,
+            start: 0,
+            buf,
+        })
+    }
+
+    /// The source's length.
+    pub fn len(&self) -> u64 {
+        self.source.len()
+    }
+
+    /// True for an empty source.
+    pub fn is_empty(&self) -> bool {
+        self.source.len() == 0
+    }
+
+    /// The bytes `offset..offset+n`; fewer at the end of the source.
+    pub fn get(&mut self, offset: u64, n: usize) -> io::Result<&[u8]> {
+        let end = offset.saturating_add(n as u64);
+        let buf_end = self.start + self.buf.len() as u64;
+        if offset < self.start || end > buf_end {
+            let available = self.source.len().saturating_sub(offset);
+            let want = (n.max(READ_AHEAD) as u64).min(available);
+            let want = usize::try_from(want).unwrap_or(n);
+            self.buf.resize(want, 0);
+            let got = self.source.read_at(offset, &mut self.buf)?;
+            self.buf.truncate(got);
+            self.start = offset;
+        }
+        let from = usize::try_from(offset - self.start).unwrap_or(0);
+        let to = (from + n).min(self.buf.len());
+        Ok(&self.buf[from.min(to)..to])
+    }
+}
