@@ -1,0 +1,195 @@
+//! `stemma stamp`: write or update a file's record from flags and/or a record file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{Map, Value};
+use stemma_container::{ops, Edit, Limits, RecordChange};
+use stemma_model::{
+    parse_record, record_to_json, relation, ContentId, Params, Parent, Record, Sequence,
+};
+
+use crate::exit;
+use crate::view::view_file;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The image to stamp.
+    file: PathBuf,
+    /// Write the result here instead of rewriting FILE in place.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Start from this record (JSON file, `-` for standard input); flags are applied on top.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// The positive prompt.
+    #[arg(long)]
+    prompt: Option<String>,
+    /// The negative prompt.
+    #[arg(long)]
+    negative: Option<String>,
+    /// The seed (kept as a decimal string).
+    #[arg(long, allow_hyphen_values = true)]
+    seed: Option<String>,
+    /// A parameter, `key=value` (value read as JSON when it parses, else as text). Repeatable.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    params: Vec<String>,
+    /// A parent image, as a file or a content id, with an optional relation: `FILE_OR_ID[:relation]`
+    /// (default relation: img2img). Repeatable.
+    #[arg(long = "parent", value_name = "FILE_OR_ID[:RELATION]")]
+    parents: Vec<String>,
+    /// Sequence id of the frame.
+    #[arg(long)]
+    sequence: Option<String>,
+    /// Frame index in the sequence (needs --sequence).
+    #[arg(long, requires = "sequence")]
+    frame: Option<u64>,
+    /// Generator name, when the record has none.
+    #[arg(long)]
+    generator: Option<String>,
+    /// When the image was made (RFC 3339).
+    #[arg(long)]
+    created: Option<String>,
+    /// Start from an empty record instead of the file's current record or its imported metadata.
+    #[arg(long)]
+    fresh: bool,
+    /// Rewrite even when the file carries a C2PA manifest that the change invalidates.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(args: Args) -> Result<u8> {
+    let limits = Limits::default();
+    let file = &args.file;
+    let mut record = base_record(&args, &limits)?;
+    apply_flags(&mut record, &args, &limits)?;
+    let bytes = ops::read_for_edit(file, &limits).with_context(|| file.display().to_string())?;
+    // The ids describe the image data, which stamping does not change, so they are computed from the input.
+    record.content =
+        Some(ops::content_ids(&bytes, true, &limits).with_context(|| file.display().to_string())?);
+    let json = record_to_json(&record)?;
+    let problems = stemma_model::validate_record_json(&serde_json::from_str(&json)?);
+    if !problems.is_empty() {
+        bail!(
+            "{}: the record would not be valid: {}",
+            file.display(),
+            problems.join("; ")
+        );
+    }
+    let edit = Edit {
+        record: RecordChange::Set(json),
+        strip: None,
+        force: args.force,
+    };
+    ops::rewrite(file, args.output.as_deref(), &edit, &limits)
+        .with_context(|| format!("{}: not written", file.display()))?;
+    Ok(exit::OK)
+}
+
+fn base_record(args: &Args, limits: &Limits) -> Result<Record> {
+    if let Some(path) = &args.record {
+        let text = if path == Path::new("-") {
+            std::io::read_to_string(std::io::stdin())?
+        } else {
+            std::fs::read_to_string(path).with_context(|| path.display().to_string())?
+        };
+        return parse_record(&text).with_context(|| path.display().to_string());
+    }
+    if args.fresh {
+        return Ok(Record::new());
+    }
+    let view = view_file(&args.file, limits, true)?;
+    Ok(view.record.unwrap_or_else(Record::new))
+}
+
+fn apply_flags(record: &mut Record, args: &Args, limits: &Limits) -> Result<()> {
+    if let Some(p) = &args.prompt {
+        record.prompt_mut().positive = Some(p.clone());
+    }
+    if let Some(n) = &args.negative {
+        record.prompt_mut().negative = Some(n.clone());
+    }
+    if !args.params.is_empty() || args.seed.is_some() {
+        let params = record.params.take().unwrap_or_default();
+        let mut object = match serde_json::to_value(&params)? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        for kv in &args.params {
+            let (key, value) = kv
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--param {kv:?}: expected KEY=VALUE"))?;
+            object.insert(key.to_string(), param_value(key, value));
+        }
+        if let Some(seed) = &args.seed {
+            object.insert("seed".into(), Value::String(seed.clone()));
+        }
+        let params: Params = serde_json::from_value(Value::Object(object)).context("--param")?;
+        record.params = Some(params);
+    }
+    for spec in &args.parents {
+        record.parents.push(resolve_parent(spec, limits)?);
+    }
+    if let Some(id) = &args.sequence {
+        let seq = record.sequence.get_or_insert_with(|| Sequence {
+            id: id.clone(),
+            ..Sequence::default()
+        });
+        seq.id = id.clone();
+        if let Some(frame) = args.frame {
+            seq.frame = Some(frame);
+        }
+    }
+    if let Some(name) = &args.generator {
+        let generator = record.generator.get_or_insert_with(Default::default);
+        generator.name = name.clone();
+    }
+    if let Some(created) = &args.created {
+        record.created = Some(created.clone());
+    }
+    Ok(())
+}
+
+/// A `--param` value: the seed is always text; model and VAE are names; anything else is JSON when it parses.
+fn param_value(key: &str, value: &str) -> Value {
+    match key {
+        "seed" => Value::String(value.to_string()),
+        "model" | "vae" => serde_json::json!({ "name": value }),
+        _ => serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string())),
+    }
+}
+
+/// `FILE_OR_ID[:relation]` to a parent edge; a file is resolved to its content id.
+fn resolve_parent(spec: &str, limits: &Limits) -> Result<Parent> {
+    let (target, relation) = match spec.rsplit_once(':') {
+        Some((t, r)) if !t.is_empty() && is_relation_word(r) && !(t == "sha256") => {
+            (t, r.to_string())
+        }
+        _ => (spec, relation::IMG2IMG.to_string()),
+    };
+    if let Ok(id) = target.parse::<ContentId>() {
+        return Ok(Parent {
+            id: Some(id.to_string()),
+            relation,
+            ..Parent::default()
+        });
+    }
+    let path = Path::new(target);
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("--parent {spec}: cannot read {}", path.display()))?;
+    let id =
+        ops::lineage_id(&bytes, limits).with_context(|| format!("--parent {}", path.display()))?;
+    Ok(Parent {
+        id: Some(id.to_string()),
+        relation,
+        hint: path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string),
+        ..Parent::default()
+    })
+}
+
+fn is_relation_word(word: &str) -> bool {
+    !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}

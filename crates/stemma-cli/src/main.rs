@@ -1,0 +1,84 @@
+//! `stemma`: the command-line glue over the stemma crates. Each subcommand lives in its own module; the logic lives
+//! in the library crates.
+
+mod cmd_id;
+mod cmd_import;
+mod cmd_show;
+mod cmd_stamp;
+mod cmd_strip;
+mod cmd_verify;
+mod files;
+mod view;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes, documented in the README and `stemma --help`.
+pub mod exit {
+    /// Everything worked.
+    pub const OK: u8 = 0;
+    /// `verify` found a problem in at least one file.
+    pub const VERIFY_FAILED: u8 = 1;
+    /// The command line was wrong (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// At least one file could not be read or written; the others were processed.
+    pub const FILE_ERROR: u8 = 3;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "stemma",
+    version,
+    about = "Keep the recipe with the picture: read, write and check the prompt, settings and lineage inside AI images.",
+    after_help = "Exit codes: 0 success; 1 verify found a problem; 2 usage error; 3 a file could not be read or written \
+                  (the other files were still processed)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show the record of each file (or, without one, what its metadata says and what it holds).
+    Show(cmd_show::Args),
+    /// Write or update a file's stemma record.
+    Stamp(cmd_stamp::Args),
+    /// Remove metadata for sharing.
+    Strip(cmd_strip::Args),
+    /// Print the content ids of each file.
+    Id(cmd_id::Args),
+    /// Check structure, checksums, stored content ids and the record's schema.
+    Verify(cmd_verify::Args),
+    /// Turn each file's generator metadata into a stemma record, written into the file (or a sidecar).
+    Import(cmd_import::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Show(args) => cmd_show::run(args),
+        Command::Stamp(args) => cmd_stamp::run(args),
+        Command::Strip(args) => cmd_strip::run(args),
+        Command::Id(args) => cmd_id::run(args),
+        Command::Verify(args) => cmd_verify::run(args),
+        Command::Import(args) => cmd_import::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            // A closed pipe (`stemma show ... | head`) is not an error.
+            for cause in err.chain() {
+                if let Some(io_err) = cause.downcast_ref::<io::Error>() {
+                    if io_err.kind() == io::ErrorKind::BrokenPipe {
+                        return ExitCode::from(exit::OK);
+                    }
+                }
+            }
+            let _ = writeln!(io::stderr(), "stemma: {err:#}");
+            ExitCode::from(exit::FILE_ERROR)
+        }
+    }
+}
