@@ -160,6 +160,9 @@ fn import_one(file: &Path, args: &Args, limits: &Limits) -> Outcome {
         record: RecordChange::Set(json),
         strip: None,
         force: args.force,
+        // Import keeps every original chunk byte-identical, so it does not merge mirrors into existing XMP.
+        xmp_mirrors: false,
+        ..Edit::default()
     };
     match ops::rewrite(file, None, &edit, limits)
         .with_context(|| format!("{}: not written", file.display()))

@@ -56,6 +56,16 @@ pub struct Args {
     /// Rewrite even when the file carries a C2PA manifest that the change invalidates.
     #[arg(long)]
     force: bool,
+    /// Also write the A1111 `parameters` text (PNG) or EXIF UserComment (JPEG/WebP), so that Civitai, A1111's PNG
+    /// Info and other existing readers see the prompt.
+    #[arg(long)]
+    a1111: bool,
+    /// Also write Windows' EXIF text tags (ImageDescription, XPComment, XPTitle) where the container has EXIF.
+    #[arg(long)]
+    windows: bool,
+    /// Do not write the XMP interop mirrors (dc:description, IPTC AI properties, Digital Source Type).
+    #[arg(long)]
+    no_xmp: bool,
 }
 
 pub fn run(args: Args) -> Result<u8> {
@@ -64,6 +74,14 @@ pub fn run(args: Args) -> Result<u8> {
     let mut record = base_record(&args, &limits)?;
     apply_flags(&mut record, &args, &limits)?;
     let bytes = ops::read_for_edit(file, &limits).with_context(|| file.display().to_string())?;
+    // A damaged file is refused before anything else, with the damage named.
+    let source: &dyn stemma_container::source::Source = &bytes.as_slice();
+    let problems = ops::handler_of(source)
+        .and_then(|h| h.check(&bytes, &limits))
+        .with_context(|| file.display().to_string())?;
+    if !problems.is_empty() {
+        bail!("{}: not written: {}", file.display(), problems.join("; "));
+    }
     // The ids describe the image data, which stamping does not change, so they are computed from the input.
     record.content =
         Some(ops::content_ids(&bytes, true, &limits).with_context(|| file.display().to_string())?);
@@ -78,8 +96,11 @@ pub fn run(args: Args) -> Result<u8> {
     }
     let edit = Edit {
         record: RecordChange::Set(json),
-        strip: None,
         force: args.force,
+        xmp_mirrors: !args.no_xmp,
+        a1111_mirror: args.a1111,
+        windows_text: args.windows,
+        ..Edit::default()
     };
     ops::rewrite(file, args.output.as_deref(), &edit, &limits)
         .with_context(|| format!("{}: not written", file.display()))?;

@@ -65,11 +65,13 @@ fn strip_one(
             record: RecordChange::Remove,
             strip: Some(StripProfile::All),
             force: true,
+            ..Edit::default()
         },
         Profile::Stemma => Edit {
             record: RecordChange::Remove,
             strip: Some(StripProfile::Stemma),
             force: true,
+            ..Edit::default()
         },
         Profile::Lineage => {
             let meta = ops::scan_path(file, limits).with_context(|| file.display().to_string())?;
@@ -85,6 +87,7 @@ fn strip_one(
                 record: change,
                 strip: Some(StripProfile::All),
                 force: true,
+                ..Edit::default()
             }
         }
     };
