@@ -36,16 +36,55 @@ pub struct Edit {
     pub strip: Option<StripProfile>,
     /// Allow an edit that invalidates a C2PA manifest.
     pub force: bool,
+    /// With a new record: also write the XMP interop mirrors (`dc:description`, IPTC AI properties, Digital
+    /// Source Type). In PNG they go into an `XML:com.adobe.xmp` iTXt; elsewhere into the XMP that holds the record.
+    pub xmp_mirrors: bool,
+    /// With a new record: also write the A1111 `parameters` text (PNG iTXt `parameters`; EXIF UserComment in
+    /// JPEG and WebP, only when the file has no EXIF yet).
+    pub a1111_mirror: bool,
+    /// With a new record: also write the Windows text tags (EXIF ImageDescription, XPComment, XPTitle) where the
+    /// container carries EXIF and the file has no EXIF yet.
+    pub windows_text: bool,
+}
+
+impl Default for Edit {
+    /// Change nothing; mirrors on when a record is set.
+    fn default() -> Self {
+        Edit {
+            record: RecordChange::Keep,
+            strip: None,
+            force: false,
+            xmp_mirrors: true,
+            a1111_mirror: false,
+            windows_text: false,
+        }
+    }
 }
 
 impl Edit {
-    /// Write or replace the record, nothing else.
+    /// Write or replace the record, with its XMP mirrors.
     pub fn set_record(json: String) -> Self {
         Edit {
             record: RecordChange::Set(json),
-            strip: None,
-            force: false,
+            ..Edit::default()
         }
+    }
+
+    /// Strip with a profile, nothing else.
+    pub fn strip(profile: StripProfile) -> Self {
+        Edit {
+            strip: Some(profile),
+            ..Edit::default()
+        }
+    }
+
+    /// True when a file with a C2PA manifest must refuse this edit: it changes the record, does not strip the
+    /// manifest (`strip --profile all`) and is not forced.
+    pub fn breaks_c2pa(&self, has_c2pa: bool) -> bool {
+        has_c2pa
+            && !self.force
+            && !matches!(self.strip, Some(StripProfile::All))
+            && !matches!(self.record, RecordChange::Keep)
     }
 }
 
@@ -67,7 +106,14 @@ pub trait ContainerHandler: Send + Sync {
 }
 
 /// Every handler, one per container grammar.
-pub static HANDLERS: &[&dyn ContainerHandler] = &[&crate::png::PngHandler];
+pub static HANDLERS: &[&dyn ContainerHandler] = &[
+    &crate::png::PngHandler,
+    &crate::jpeg::JpegHandler,
+    &crate::webp::WebpHandler,
+    &crate::gif::GifHandler,
+    &crate::bmff::BmffHandler(Format::Avif),
+    &crate::bmff::BmffHandler(Format::Heif),
+];
 
 /// The handler for a format, if there is one.
 pub fn handler_for(format: Format) -> Option<&'static dyn ContainerHandler> {

@@ -5,16 +5,24 @@
 //! untrusted input are explicit ([`Limits`]).
 
 pub mod atomic;
+pub mod bmff;
 pub mod detect;
 mod error;
+pub mod exif;
+pub mod gif;
 pub mod handler;
+pub mod jpeg;
 mod limits;
 pub mod metadata;
+pub mod mirror;
 pub mod ops;
 pub mod pixels;
 pub mod png;
+pub mod sidecar;
 pub mod source;
 pub mod text;
+pub mod webp;
+pub mod xmp;
 
 pub use detect::{sniff, Format};
 pub use error::{Error, Result};

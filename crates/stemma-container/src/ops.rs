@@ -56,15 +56,9 @@ pub fn has_pixel_id(format: Format, file: &[u8]) -> bool {
     }
 }
 
-/// True when a WebP's first image chunk is `VP8L` (lossless). Animated files: the first frame decides.
+/// True when a WebP's first image is lossless (`VP8L`), by a chunk walk.
 fn webp_is_lossless(file: &[u8]) -> bool {
-    let first_vp8 = file.windows(4).position(|w| w == b"VP8 ");
-    let first_vp8l = file.windows(4).position(|w| w == b"VP8L");
-    match (first_vp8, first_vp8l) {
-        (_, None) => false,
-        (None, Some(_)) => true,
-        (Some(a), Some(b)) => b < a,
-    }
+    crate::webp::is_lossless(file)
 }
 
 /// The content ids of an in-memory file. The pixel id needs decoding and is computed only when asked.

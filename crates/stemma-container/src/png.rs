@@ -12,8 +12,10 @@ use crate::error::{Error, Result};
 use crate::handler::{ContainerHandler, Edit, RecordChange, StripProfile};
 use crate::limits::Limits;
 use crate::metadata::{Block, Entry, Metadata, Value};
+use crate::mirror;
 use crate::source::{Source, Window};
 use crate::text::{decode_latin1_or_utf8, decode_utf8_lossy, deflate, inflate_bounded};
+use crate::xmp;
 
 /// The keyword of the iTXt chunk that carries the stemma record.
 pub const RECORD_KEYWORD: &str = "stemma";
@@ -591,6 +593,14 @@ fn read_chunk(
                 after_image_data: after,
                 encoding: None,
             });
+            if kind == EXIF {
+                match crate::exif::entries(data, after) {
+                    Ok(entries) => meta.entries.extend(entries),
+                    Err(e) => meta
+                        .warnings
+                        .push(format!("eXIf chunk at offset {pos}: {e}")),
+                }
+            }
         }
     }
     Ok(())
@@ -615,16 +625,61 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
     }
     let list = parse_chunks(file, limits, true)?;
     let has_c2pa = list.chunks.iter().any(|c| c.kind == CABX);
-    let removes_c2pa = matches!(edit.strip, Some(StripProfile::All));
-    if has_c2pa && !removes_c2pa && !edit.force && !matches!(edit.record, RecordChange::Keep) {
+    if edit.breaks_c2pa(has_c2pa) {
         return Err(Error::C2paProtected("PNG caBX chunk".into()));
     }
+    let strip_all = matches!(edit.strip, Some(StripProfile::All));
     let keep_other = |chunk: &RawChunk| -> bool {
         match edit.strip {
             Some(StripProfile::All) => role(chunk.kind) != Role::Metadata,
             Some(StripProfile::Stemma) | None => true,
         }
     };
+    // stemma's interop chunks: the XMP mirror (marked inside the packet) and an A1111 `parameters` chunk whose
+    // text is exactly what the current record derives.
+    let touch_stemma = !matches!(edit.record, RecordChange::Keep) || edit.strip.is_some();
+    let decode = |c: &RawChunk| -> Option<TextChunk> {
+        let mut budget = limits.max_total_text;
+        decode_text_chunk(c.kind, c.data(file), limits, &mut budget).ok()
+    };
+    let old_record = list
+        .chunks
+        .iter()
+        .find(|c| is_record_chunk(file, c))
+        .and_then(|c| decode(c))
+        .map(|t| t.text);
+    let old_a1111 = old_record
+        .as_deref()
+        .and_then(mirror::parse_for_mirrors)
+        .and_then(|r| mirror::a1111_parameters(&r));
+    let is_parameters = |c: &RawChunk| {
+        (c.kind == TEXT || c.kind == ITXT || c.kind == ZTXT)
+            && keyword_of(c.data(file)) == Some(b"parameters".as_slice())
+    };
+    let is_our_a1111 = |c: &RawChunk| -> bool {
+        is_parameters(c)
+            && old_a1111
+                .as_deref()
+                .is_some_and(|a| decode(c).is_some_and(|t| t.text == a))
+    };
+    let xmp_index = list
+        .chunks
+        .iter()
+        .position(|c| c.kind == ITXT && keyword_of(c.data(file)) == Some(XMP_KEYWORD.as_bytes()));
+    let existing_xmp = xmp_index
+        .and_then(|i| decode(&list.chunks[i]))
+        .map(|t| t.text);
+    // The packet left after removing stemma's part (None: none remains).
+    let mut base_xmp = existing_xmp.clone();
+    if touch_stemma {
+        if let Some(p) = &existing_xmp {
+            match xmp::remove_stemma(p, limits)? {
+                xmp::Removed::Nothing => {}
+                xmp::Removed::WholePacket(_) => base_xmp = None,
+                xmp::Removed::Packet(rest, _) => base_xmp = Some(rest),
+            }
+        }
+    }
     let new_record = match &edit.record {
         RecordChange::Set(json) => {
             let compress = json.len() > COMPRESS_RECORD_ABOVE;
@@ -635,6 +690,45 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
         }
         RecordChange::Keep | RecordChange::Remove => None,
     };
+    // XMP mirrors and the A1111 text that go with a new record.
+    let mut new_xmp: Option<Vec<u8>> = None;
+    let mut new_a1111: Option<Vec<u8>> = None;
+    if let RecordChange::Set(json) = &edit.record {
+        let parsed = mirror::parse_for_mirrors(json);
+        if edit.xmp_mirrors {
+            let values = parsed.as_ref().map(mirror::xmp_mirrors).unwrap_or_default();
+            if !values.is_empty() {
+                let source = if strip_all {
+                    None
+                } else {
+                    existing_xmp.as_deref()
+                };
+                let packet = xmp::merge(source, &values, &[], limits)?;
+                new_xmp = Some(encode_chunk(
+                    ITXT,
+                    &encode_itxt(XMP_KEYWORD, &packet, false),
+                ));
+            }
+        }
+        if edit.a1111_mirror {
+            let foreign = !strip_all
+                && list
+                    .chunks
+                    .iter()
+                    .any(|c| is_parameters(c) && !is_our_a1111(c));
+            if let Some(text) = parsed.as_ref().and_then(mirror::a1111_parameters) {
+                if !foreign {
+                    new_a1111 = Some(if text.chars().all(|c| (c as u32) < 256) {
+                        let mut data = b"parameters\0".to_vec();
+                        data.extend(text.chars().map(|c| c as u8));
+                        encode_chunk(TEXT, &data)
+                    } else {
+                        encode_chunk(ITXT, &encode_itxt("parameters", &text, false))
+                    });
+                }
+            }
+        }
+    }
     // An unchanged record survives only an edit that strips nothing.
     let keep_old_record = matches!(edit.record, RecordChange::Keep) && edit.strip.is_none();
     // A new record replaces the first record chunk before IDAT in place; otherwise it goes right after IHDR.
@@ -642,22 +736,45 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
         .chunks
         .iter()
         .position(|c| is_record_chunk(file, c) && !c.after_idat);
-    let mut out = Vec::with_capacity(file.len() + new_record.as_ref().map_or(0, Vec::len));
+    let extra = new_record.as_ref().map_or(0, Vec::len) + new_xmp.as_ref().map_or(0, Vec::len);
+    let mut out = Vec::with_capacity(file.len() + extra);
     out.extend_from_slice(&PNG_SIGNATURE);
+    let emit_new = |out: &mut Vec<u8>, rec: &[u8]| {
+        out.extend_from_slice(rec);
+        if let Some(a) = &new_a1111 {
+            out.extend_from_slice(a);
+        }
+        if xmp_index.is_none() {
+            if let Some(x) = &new_xmp {
+                out.extend_from_slice(x);
+            }
+        }
+    };
     for (i, chunk) in list.chunks.iter().enumerate() {
         let original = &file[chunk.start..chunk.end];
         if is_record_chunk(file, chunk) {
             match &new_record {
-                Some(rec) if replace_at == Some(i) => out.extend_from_slice(rec),
+                Some(rec) if replace_at == Some(i) => emit_new(&mut out, rec),
                 _ if keep_old_record => out.extend_from_slice(original),
                 _ => {}
             }
+        } else if Some(i) == xmp_index {
+            if let Some(x) = &new_xmp {
+                out.extend_from_slice(x);
+            } else if strip_all {
+            } else if !touch_stemma || base_xmp.as_ref() == existing_xmp.as_ref() {
+                out.extend_from_slice(original);
+            } else if let Some(p) = &base_xmp {
+                out.extend_from_slice(&encode_chunk(ITXT, &encode_itxt(XMP_KEYWORD, p, false)));
+            }
+        } else if touch_stemma && is_our_a1111(chunk) {
+            // stemma's own A1111 text goes with the old record.
         } else if keep_other(chunk) {
             out.extend_from_slice(original);
         }
         if chunk.kind == IHDR && replace_at.is_none() {
             if let Some(rec) = &new_record {
-                out.extend_from_slice(rec);
+                emit_new(&mut out, rec);
             }
         }
     }

@@ -1,0 +1,483 @@
+//! GIF87a/GIF89a, at block level.
+//!
+//! Data id (specification §5.2): SHA-256 over every byte of the file up to and including the trailer `3B`, except
+//! Comment (`21 FE`), Application (`21 FF`) and Plain Text (`21 01`) extensions, each left out whole (introducer,
+//! label and all sub-blocks). Data after the trailer is left out.
+//!
+//! The record lives in stemma's description inside an XMP Application Extension (`XMP DataXMP`, raw packet plus
+//! the 258-byte magic trailer), written just before the trailer.
+
+use sha2::{Digest, Sha256};
+use stemma_model::ContentId;
+
+use crate::detect::Format;
+use crate::error::{Error, Result};
+use crate::handler::{ContainerHandler, Edit, RecordChange, StripProfile};
+use crate::jpeg::plan_xmp;
+use crate::limits::Limits;
+use crate::metadata::{Block, Entry, Metadata, Value};
+use crate::source::Source;
+use crate::text::decode_latin1_or_utf8;
+use crate::xmp;
+
+/// The application identifier and authentication code of XMP in GIF.
+pub const XMP_APP_ID: &[u8; 11] = b"XMP DataXMP";
+/// The identifier of C2PA in GIF (`C2PA_GIF` + auth code 0x010000).
+pub const C2PA_APP_ID: &[u8; 8] = b"C2PA_GIF";
+
+fn malformed(reason: impl Into<String>, offset: usize) -> Error {
+    Error::Malformed {
+        format: "GIF",
+        reason: reason.into(),
+        offset: offset as u64,
+    }
+}
+
+/// The XMP magic trailer: `01`, `FF` down to `00`, and the block terminator `00`.
+pub fn magic_trailer() -> Vec<u8> {
+    let mut t = vec![1u8];
+    t.extend((0..=255u8).rev());
+    t.push(0);
+    t
+}
+
+/// What a block is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Header, logical screen descriptor and global colour table.
+    Header,
+    /// Graphic Control Extension.
+    GraphicControl,
+    Comment,
+    PlainText,
+    /// Application extension; `xmp`, `c2pa` tell the known ones apart.
+    Application,
+    /// Image descriptor, local colour table and image data.
+    Image,
+    /// Unknown extension label.
+    OtherExtension,
+    Trailer,
+}
+
+/// One block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GifBlock {
+    pub kind: Kind,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A parsed file.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub blocks: Vec<GifBlock>,
+    /// Offset just past the trailer (or the end when it is missing).
+    pub end: usize,
+    pub trailer_missing: bool,
+    pub width: u32,
+    pub height: u32,
+}
+
+fn need(file: &[u8], at: usize, n: usize, what: &str) -> Result<()> {
+    if at.checked_add(n).is_some_and(|e| e <= file.len()) {
+        Ok(())
+    } else {
+        Err(Error::Truncated {
+            what: what.into(),
+            offset: at as u64,
+            needed: n as u64,
+            available: file.len().saturating_sub(at) as u64,
+        })
+    }
+}
+
+/// Skip a chain of sub-blocks starting at `at`; returns the offset past the terminator.
+fn skip_sub_blocks(file: &[u8], mut at: usize) -> Result<usize> {
+    loop {
+        need(file, at, 1, "sub-block")?;
+        let n = usize::from(file[at]);
+        if n == 0 {
+            return Ok(at + 1);
+        }
+        need(file, at + 1, n, "sub-block data")?;
+        at += 1 + n;
+    }
+}
+
+/// Concatenate the data of a sub-block chain.
+fn sub_block_data(file: &[u8], mut at: usize, end: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while at < end {
+        let n = usize::from(file[at]);
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(file.get(at + 1..at + 1 + n).unwrap_or(&[]));
+        at += 1 + n;
+    }
+    out
+}
+
+/// Parse a whole in-memory GIF.
+pub fn parse(file: &[u8], limits: &Limits) -> Result<Parsed> {
+    if !(file.starts_with(b"GIF87a") || file.starts_with(b"GIF89a")) {
+        return Err(Error::UnknownFormat("not a GIF (signature missing)".into()));
+    }
+    need(file, 6, 7, "logical screen descriptor")?;
+    let width = u32::from(u16::from_le_bytes([file[6], file[7]]));
+    let height = u32::from(u16::from_le_bytes([file[8], file[9]]));
+    let flags = file[10];
+    let mut pos = 13usize;
+    if flags & 0x80 != 0 {
+        let n = 3usize << ((flags & 7) + 1);
+        need(file, pos, n, "global colour table")?;
+        pos += n;
+    }
+    let mut blocks = vec![GifBlock {
+        kind: Kind::Header,
+        start: 0,
+        end: pos,
+    }];
+    loop {
+        if blocks.len() as u64 >= limits.max_chunks {
+            return Err(Error::Limit {
+                limit: "max_chunks",
+                max: limits.max_chunks,
+                found: blocks.len() as u64 + 1,
+                context: format!("GIF block at offset {pos}"),
+            });
+        }
+        if pos >= file.len() {
+            return Ok(Parsed {
+                blocks,
+                end: pos,
+                trailer_missing: true,
+                width,
+                height,
+            });
+        }
+        let start = pos;
+        match file[pos] {
+            0x3B => {
+                blocks.push(GifBlock {
+                    kind: Kind::Trailer,
+                    start,
+                    end: pos + 1,
+                });
+                return Ok(Parsed {
+                    blocks,
+                    end: pos + 1,
+                    trailer_missing: false,
+                    width,
+                    height,
+                });
+            }
+            0x21 => {
+                need(file, pos, 2, "extension")?;
+                let label = file[pos + 1];
+                let end = skip_sub_blocks(file, pos + 2)?;
+                let kind = match label {
+                    0xF9 => Kind::GraphicControl,
+                    0xFE => Kind::Comment,
+                    0x01 => Kind::PlainText,
+                    0xFF => Kind::Application,
+                    _ => Kind::OtherExtension,
+                };
+                blocks.push(GifBlock { kind, start, end });
+                pos = end;
+            }
+            0x2C => {
+                need(file, pos, 10, "image descriptor")?;
+                let f = file[pos + 9];
+                let mut at = pos + 10;
+                if f & 0x80 != 0 {
+                    let n = 3usize << ((f & 7) + 1);
+                    need(file, at, n, "local colour table")?;
+                    at += n;
+                }
+                need(file, at, 1, "LZW minimum code size")?;
+                let end = skip_sub_blocks(file, at + 1)?;
+                blocks.push(GifBlock {
+                    kind: Kind::Image,
+                    start,
+                    end,
+                });
+                pos = end;
+            }
+            b => {
+                return Err(malformed(
+                    format!("unexpected block introducer {b:02X}"),
+                    pos,
+                ))
+            }
+        }
+    }
+}
+
+/// The application identifier (11 bytes) of an Application Extension block.
+fn app_id<'a>(file: &'a [u8], b: &GifBlock) -> &'a [u8] {
+    if b.kind != Kind::Application || file.get(b.start + 2) != Some(&11) {
+        return &[];
+    }
+    file.get(b.start + 3..b.start + 14).unwrap_or(&[])
+}
+
+fn is_xmp(file: &[u8], b: &GifBlock) -> bool {
+    app_id(file, b) == XMP_APP_ID
+}
+
+fn is_c2pa(file: &[u8], b: &GifBlock) -> bool {
+    app_id(file, b).starts_with(C2PA_APP_ID)
+}
+
+/// The raw packet of an XMP application extension (the bytes between the identifier and the magic trailer).
+fn xmp_packet<'a>(file: &'a [u8], b: &GifBlock) -> &'a [u8] {
+    let from = b.start + 14;
+    let to = b.end.saturating_sub(258).max(from);
+    file.get(from..to).unwrap_or(&[])
+}
+
+/// The bytes of an XMP application extension.
+pub fn xmp_extension(packet: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x21, 0xFF, 11];
+    out.extend_from_slice(XMP_APP_ID);
+    out.extend_from_slice(packet);
+    out.extend_from_slice(&magic_trailer());
+    out
+}
+
+/// The GIF handler.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct GifHandler;
+
+impl ContainerHandler for GifHandler {
+    fn format(&self) -> Format {
+        Format::Gif
+    }
+
+    fn scan(&self, source: &dyn Source, limits: &Limits) -> Result<Metadata> {
+        // GIF blocks cannot be skipped without reading their sub-block lengths, so the file is read whole,
+        // within the edit limit.
+        let len = source.len();
+        if len > limits.max_edit_file {
+            return Err(Error::Limit {
+                limit: "max_edit_file",
+                max: limits.max_edit_file,
+                found: len,
+                context: "GIF to scan".into(),
+            });
+        }
+        let mut file = vec![0u8; usize::try_from(len).unwrap_or(0)];
+        let n = source.read_at(0, &mut file)?;
+        file.truncate(n);
+        scan(&file, limits)
+    }
+
+    fn edit(&self, file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
+        apply_edit(file, edit, limits)
+    }
+
+    fn data_id(&self, file: &[u8], limits: &Limits) -> Result<ContentId> {
+        let parsed = parse(file, limits)?;
+        let mut hasher = Sha256::new();
+        for b in &parsed.blocks {
+            if !matches!(b.kind, Kind::Comment | Kind::Application | Kind::PlainText) {
+                hasher.update(&file[b.start..b.end]);
+            }
+        }
+        Ok(ContentId::from_digest(hasher.finalize().into()))
+    }
+
+    fn check(&self, file: &[u8], limits: &Limits) -> Result<Vec<String>> {
+        let parsed = parse(file, limits)?;
+        let mut problems = Vec::new();
+        if parsed.trailer_missing {
+            problems.push("no trailer (3B): the file is truncated".into());
+        }
+        if !parsed.blocks.iter().any(|b| b.kind == Kind::Image) {
+            problems.push("no image descriptor".into());
+        }
+        if parsed.end < file.len() {
+            problems.push(format!(
+                "{} bytes after the trailer (kept on write)",
+                file.len() - parsed.end
+            ));
+        }
+        Ok(problems)
+    }
+}
+
+fn block_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Header => "Header",
+        Kind::GraphicControl => "GraphicControl",
+        Kind::Comment => "Comment",
+        Kind::PlainText => "PlainText",
+        Kind::Application => "Application",
+        Kind::Image => "Image",
+        Kind::OtherExtension => "Extension",
+        Kind::Trailer => "Trailer",
+    }
+}
+
+fn scan(file: &[u8], limits: &Limits) -> Result<Metadata> {
+    let parsed = parse(file, limits)?;
+    let mut meta = Metadata {
+        format: Format::Gif,
+        width: Some(parsed.width),
+        height: Some(parsed.height),
+        ..Metadata::default()
+    };
+    let mut frames = 0u32;
+    let mut seen_image = false;
+    for b in &parsed.blocks {
+        let after = seen_image && b.kind != Kind::Image;
+        let mut label = None;
+        match b.kind {
+            Kind::Image => frames = frames.saturating_add(1),
+            Kind::Comment => {
+                let data = sub_block_data(file, b.start + 2, b.end);
+                let (text, encoding) = decode_latin1_or_utf8(&data);
+                meta.entries.push(Entry {
+                    origin: "gif:comment".into(),
+                    key: "comment".into(),
+                    value: Value::Text(text),
+                    after_image_data: after,
+                    encoding: Some(encoding),
+                });
+            }
+            Kind::Application => {
+                let id = app_id(file, b);
+                label = Some(String::from_utf8_lossy(id).into_owned());
+                if is_xmp(file, b) {
+                    xmp::push_packet(&mut meta, xmp_packet(file, b), "packet", after, limits);
+                } else if is_c2pa(file, b) {
+                    meta.entries.push(Entry {
+                        origin: "c2pa".into(),
+                        key: "manifest".into(),
+                        value: Value::Bytes(sub_block_data(file, b.start + 14, b.end)),
+                        after_image_data: after,
+                        encoding: None,
+                    });
+                }
+            }
+            _ => {}
+        }
+        meta.blocks.push(Block {
+            kind: block_name(b.kind).into(),
+            offset: b.start as u64,
+            size: (b.end - b.start) as u64,
+            label,
+            after_image_data: after,
+        });
+        if b.kind == Kind::Image {
+            seen_image = true;
+        }
+    }
+    if frames > 1 {
+        meta.frames = Some(frames);
+    }
+    if parsed.trailer_missing {
+        meta.warnings
+            .push("no trailer (3B): the file is truncated".into());
+    }
+    if parsed.end < file.len() {
+        meta.warnings.push(format!(
+            "{} bytes after the trailer (kept on write)",
+            file.len() - parsed.end
+        ));
+    }
+    Ok(meta)
+}
+
+fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
+    if file.len() as u64 > limits.max_edit_file {
+        return Err(Error::Limit {
+            limit: "max_edit_file",
+            max: limits.max_edit_file,
+            found: file.len() as u64,
+            context: "file to rewrite".into(),
+        });
+    }
+    let parsed = parse(file, limits)?;
+    let has_c2pa = parsed.blocks.iter().any(|b| is_c2pa(file, b));
+    if edit.breaks_c2pa(has_c2pa) {
+        return Err(Error::C2paProtected(
+            "GIF C2PA_GIF application extension".into(),
+        ));
+    }
+    if parsed.trailer_missing && !matches!(edit.record, RecordChange::Keep) {
+        return Err(malformed("no trailer (3B): cannot place XMP", parsed.end));
+    }
+    let strip_all = matches!(edit.strip, Some(StripProfile::All));
+    let touch_stemma = !matches!(edit.record, RecordChange::Keep) || edit.strip.is_some();
+    let xmp_index = parsed.blocks.iter().position(|b| is_xmp(file, b));
+    let existing: Option<String> = xmp_index
+        .map(|i| String::from_utf8_lossy(xmp_packet(file, &parsed.blocks[i])).into_owned());
+    let mut base = existing.clone();
+    if touch_stemma {
+        if let Some(p) = &existing {
+            match xmp::remove_stemma(p, limits)? {
+                xmp::Removed::Nothing => {}
+                xmp::Removed::WholePacket(_) => base = None,
+                xmp::Removed::Packet(rest, _) => base = Some(rest),
+            }
+        }
+    }
+    let new_packet = match &edit.record {
+        RecordChange::Set(json) => {
+            let source = if strip_all { None } else { existing.as_deref() };
+            Some(plan_xmp(source, json, edit, &[], None, limits)?.standard)
+        }
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(file.len() + 1024);
+    let mut written = false;
+    for (i, b) in parsed.blocks.iter().enumerate() {
+        let original = &file[b.start..b.end];
+        let strippable = matches!(
+            b.kind,
+            Kind::Comment | Kind::Application | Kind::OtherExtension
+        ) && !matches!(app_id(file, b), b"NETSCAPE2.0" | b"ANIMEXTS1.0");
+        if Some(i) == xmp_index {
+            match (&new_packet, &base) {
+                (Some(p), _) => {
+                    out.extend_from_slice(&xmp_extension(p.as_bytes()));
+                    written = true;
+                }
+                (None, _) if strip_all => {}
+                (None, Some(p)) if Some(p) == existing.as_ref() => out.extend_from_slice(original),
+                (None, Some(p)) => out.extend_from_slice(&xmp_extension(p.as_bytes())),
+                (None, None) => {}
+            }
+            continue;
+        }
+        if b.kind == Kind::Trailer && !written {
+            if let Some(p) = &new_packet {
+                out.extend_from_slice(&xmp_extension(p.as_bytes()));
+                written = true;
+            }
+        }
+        if !(strip_all && strippable) {
+            out.extend_from_slice(original);
+        }
+    }
+    out.extend_from_slice(file.get(parsed.end..).unwrap_or(&[]));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magic_trailer_is_258_bytes_and_walks_to_the_terminator() {
+        let t = magic_trailer();
+        assert_eq!(t.len(), 258);
+        // Any packet followed by the trailer is a valid sub-block chain.
+        for packet in [&b""[..], b"<x/>", &[0xFFu8; 300][..]] {
+            let ext = xmp_extension(packet);
+            assert_eq!(skip_sub_blocks(&ext, 2).unwrap(), ext.len());
+        }
+    }
+}

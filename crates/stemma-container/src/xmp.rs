@@ -1,0 +1,689 @@
+//! XMP packets: safe parsing into a flat property list, and building or merging the part stemma writes.
+//!
+//! Parsing never resolves a DTD: any `<!DOCTYPE` (and so any `<!ENTITY>` declaration) is rejected, only the five
+//! predefined entities and character references are expanded, element nesting is limited by
+//! [`Limits::max_xml_depth`], and nothing is ever fetched from the network or the file system.
+//!
+//! What stemma writes lives in ONE `rdf:Description` element that declares the stemma namespace
+//! ([`STEMMA_NS`]). Merging into an existing packet inserts that element, byte for byte, just before the closing
+//! `</rdf:RDF>`; removing it cuts exactly those bytes back out, so the original packet comes back unchanged. When
+//! the packet did not exist before, the element carries `stemma:packet="new"` and removal drops the whole packet.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use quick_xml::events::attributes::Attribute;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+
+/// The stemma XMP namespace.
+pub const STEMMA_NS: &str = "https://stemma.invalid/ns/1.0/";
+/// The RDF namespace.
+pub const RDF_NS: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
+/// The namespace of `x:xmpmeta`.
+pub const X_NS: &str = "adobe:ns:meta/";
+/// The namespace of `xmpNote:HasExtendedXMP`.
+pub const XMP_NOTE_NS: &str = "http://ns.adobe.com/xmp/note/";
+
+/// Conventional prefixes of well-known namespaces: properties are reported with these prefixes whatever prefix
+/// the packet used.
+pub const NAMESPACES: &[(&str, &str)] = &[
+    ("dc", "http://purl.org/dc/elements/1.1/"),
+    ("xmp", "http://ns.adobe.com/xap/1.0/"),
+    ("xmpMM", "http://ns.adobe.com/xap/1.0/mm/"),
+    ("photoshop", "http://ns.adobe.com/photoshop/1.0/"),
+    ("exif", "http://ns.adobe.com/exif/1.0/"),
+    ("exifEX", "http://cipa.jp/exif/1.0/"),
+    ("tiff", "http://ns.adobe.com/tiff/1.0/"),
+    (
+        "Iptc4xmpCore",
+        "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/",
+    ),
+    ("Iptc4xmpExt", "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"),
+    ("plus", "http://ns.useplus.org/ldf/xmp/1.0/"),
+    ("xmpNote", XMP_NOTE_NS),
+    ("xmpRights", "http://ns.adobe.com/xap/1.0/rights/"),
+    ("dcterms", "http://purl.org/dc/terms/"),
+    ("stemma", STEMMA_NS),
+];
+
+/// The wrapper id of XMP packets.
+const PACKET_ID: &str = "W5M0MpCehiHzreSzNTczkc9d";
+
+/// One property: its namespace, the conventional (or the packet's) prefix, local name and values (one for a
+/// simple property, one per `rdf:li` for arrays). Struct fields are listed as properties of their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XmpProperty {
+    pub ns: String,
+    pub prefix: String,
+    pub name: String,
+    pub values: Vec<String>,
+    /// True for properties inside stemma's own description.
+    pub in_stemma: bool,
+}
+
+impl XmpProperty {
+    /// `prefix:name`.
+    pub fn qname(&self) -> String {
+        format!("{}:{}", self.prefix, self.name)
+    }
+}
+
+/// A parsed packet.
+#[derive(Debug, Clone, Default)]
+pub struct XmpDoc {
+    /// Every property in document order.
+    pub properties: Vec<XmpProperty>,
+    /// Byte span of the `rdf:Description` stemma wrote (the first one declaring [`STEMMA_NS`]).
+    pub stemma_span: Option<Range<usize>>,
+    /// Byte offset of the closing `</rdf:RDF>` tag.
+    pub rdf_end: Option<usize>,
+}
+
+impl XmpDoc {
+    /// The first value of a property named `prefix:name` (conventional prefix).
+    pub fn get(&self, qname: &str) -> Option<&str> {
+        self.find(qname)
+            .and_then(|p| p.values.first())
+            .map(String::as_str)
+    }
+
+    /// Every value of a property (all its `rdf:li` items).
+    pub fn values(&self, qname: &str) -> Vec<&str> {
+        self.find(qname)
+            .map(|p| p.values.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    fn find(&self, qname: &str) -> Option<&XmpProperty> {
+        let (prefix, name) = qname.split_once(':')?;
+        self.properties
+            .iter()
+            .find(|p| p.prefix == prefix && p.name == name)
+    }
+
+    /// True when a property with this namespace and name exists outside stemma's own description.
+    pub fn has_foreign(&self, ns: &str, name: &str) -> bool {
+        self.properties
+            .iter()
+            .any(|p| p.ns == ns && p.name == name && !p.in_stemma)
+    }
+
+    /// The stemma record (`stemma:record`).
+    pub fn record(&self) -> Option<&str> {
+        self.get("stemma:record")
+    }
+
+    /// The GUID named by `xmpNote:HasExtendedXMP`.
+    pub fn extended_guid(&self) -> Option<&str> {
+        self.get("xmpNote:HasExtendedXMP")
+    }
+}
+
+fn xmp_error(reason: impl Into<String>, offset: u64) -> Error {
+    Error::Malformed {
+        format: "XMP",
+        reason: reason.into(),
+        offset,
+    }
+}
+
+fn prefix_for(ns: &str, doc_prefix: &str) -> String {
+    NAMESPACES
+        .iter()
+        .find(|(_, uri)| *uri == ns)
+        .map(|(p, _)| (*p).to_string())
+        .unwrap_or_else(|| doc_prefix.to_string())
+}
+
+fn resolved_ns(r: &ResolveResult) -> Option<String> {
+    match r {
+        ResolveResult::Bound(ns) => Some(String::from_utf8_lossy(ns.0).into_owned()),
+        _ => None,
+    }
+}
+
+/// Parse a packet into its properties. Rejects DTDs, unknown entities and nesting deeper than the limit.
+pub fn parse(packet: &str, limits: &Limits) -> Result<XmpDoc> {
+    let mut reader = NsReader::from_str(packet);
+    reader.config_mut().trim_text(false);
+    let mut doc = XmpDoc::default();
+    let mut stack: Vec<Open> = Vec::new();
+    // Start offset of stemma's description while it is open.
+    let mut stemma_desc_start: Option<usize> = None;
+    loop {
+        let before = usize::try_from(reader.buffer_position()).unwrap_or(0);
+        let (ns, event) = match reader.read_resolved_event() {
+            Ok((ns, event)) => (resolved_ns(&ns), event),
+            Err(e) => return Err(xmp_error(e.to_string(), before as u64)),
+        };
+        match event {
+            Event::DocType(_) => {
+                return Err(xmp_error(
+                    "DOCTYPE and ENTITY declarations are not allowed in XMP",
+                    before as u64,
+                ))
+            }
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(event, Event::Empty(_));
+                if stack.len() as u64 >= limits.max_xml_depth {
+                    return Err(Error::Limit {
+                        limit: "max_xml_depth",
+                        max: limits.max_xml_depth,
+                        found: stack.len() as u64 + 1,
+                        context: format!("XMP element at offset {before}"),
+                    });
+                }
+                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let is_rdf = ns.as_deref() == Some(RDF_NS);
+                let is_meta = ns.as_deref() == Some(X_NS);
+                let mut open = Open {
+                    rdf_local: is_rdf.then(|| local.clone()),
+                    property: None,
+                    stemma_desc: false,
+                };
+                if is_rdf && local == "Description" && declares_stemma(e) {
+                    open.stemma_desc = true;
+                    if doc.stemma_span.is_none() && stemma_desc_start.is_none() {
+                        stemma_desc_start = Some(before);
+                        if empty {
+                            let end = usize::try_from(reader.buffer_position()).unwrap_or(0);
+                            doc.stemma_span = Some(before..end);
+                            stemma_desc_start = None;
+                        }
+                    }
+                }
+                if is_rdf && local == "li" {
+                    if let Some(idx) = current_property(&stack) {
+                        doc.properties[idx].values.push(String::new());
+                    }
+                } else if !is_rdf && !is_meta {
+                    if let Some(ns) = &ns {
+                        let prefix = String::from_utf8_lossy(
+                            e.name().prefix().map(|p| p.into_inner()).unwrap_or(b""),
+                        )
+                        .into_owned();
+                        doc.properties.push(XmpProperty {
+                            ns: ns.clone(),
+                            prefix: prefix_for(ns, &prefix),
+                            name: local.clone(),
+                            values: Vec::new(),
+                            in_stemma: stemma_desc_start.is_some(),
+                        });
+                        open.property = Some(doc.properties.len() - 1);
+                    }
+                }
+                // Attributes that are properties (rdf:Description shorthand, struct shorthand).
+                if !is_meta {
+                    for attr in e.attributes() {
+                        let attr = attr.map_err(|err| xmp_error(err.to_string(), before as u64))?;
+                        attribute_property(
+                            &reader,
+                            &attr,
+                            &mut doc,
+                            before,
+                            open.stemma_desc || stemma_desc_start.is_some(),
+                        )?;
+                    }
+                }
+                if !empty {
+                    stack.push(open);
+                } else if open.stemma_desc && stemma_desc_start.is_some() {
+                    stemma_desc_start = None;
+                }
+            }
+            Event::End(_) => {
+                if let Some(open) = stack.pop() {
+                    let here = usize::try_from(reader.buffer_position()).unwrap_or(0);
+                    if open.stemma_desc {
+                        if let Some(start) = stemma_desc_start.take() {
+                            doc.stemma_span = Some(start..here);
+                        }
+                    }
+                    if open.rdf_local.as_deref() == Some("RDF") {
+                        doc.rdf_end = Some(before);
+                    }
+                }
+            }
+            Event::Text(t) => {
+                let text = t
+                    .xml_content()
+                    .map_err(|e| xmp_error(e.to_string(), before as u64))?;
+                push_text(&stack, &mut doc, &text);
+            }
+            Event::CData(t) => {
+                let text = String::from_utf8_lossy(&t.into_inner()).into_owned();
+                push_text(&stack, &mut doc, &text);
+            }
+            Event::GeneralRef(r) => {
+                let text = if r.is_char_ref() {
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => c.to_string(),
+                        _ => return Err(xmp_error("invalid character reference", before as u64)),
+                    }
+                } else {
+                    let name = r
+                        .decode()
+                        .map_err(|e| xmp_error(e.to_string(), before as u64))?;
+                    match quick_xml::escape::resolve_predefined_entity(&name) {
+                        Some(s) => s.to_string(),
+                        None => {
+                            return Err(xmp_error(
+                                format!("undeclared entity &{name}; (entities are not allowed)"),
+                                before as u64,
+                            ))
+                        }
+                    }
+                };
+                push_text(&stack, &mut doc, &text);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !stack.is_empty() {
+        return Err(xmp_error(
+            "unclosed elements at end of packet",
+            packet.len() as u64,
+        ));
+    }
+    Ok(doc)
+}
+
+fn declares_stemma(e: &BytesStart) -> bool {
+    e.attributes()
+        .flatten()
+        .any(|a| a.key.as_ref().starts_with(b"xmlns") && a.value.as_ref() == STEMMA_NS.as_bytes())
+}
+
+/// An open element during parsing.
+struct Open {
+    /// The local name, for elements in the RDF namespace.
+    rdf_local: Option<String>,
+    /// The property this element opened.
+    property: Option<usize>,
+    /// True for stemma's own description.
+    stemma_desc: bool,
+}
+
+fn current_property(stack: &[Open]) -> Option<usize> {
+    stack.iter().rev().find_map(|o| o.property)
+}
+
+fn push_text(stack: &[Open], doc: &mut XmpDoc, text: &str) {
+    let Some(idx) = current_property(stack) else {
+        return;
+    };
+    let prop = &mut doc.properties[idx];
+    // Whitespace between child elements is layout, not a value.
+    if prop.values.is_empty() {
+        if text.trim().is_empty() {
+            return;
+        }
+        prop.values.push(String::new());
+    }
+    if let Some(last) = prop.values.last_mut() {
+        last.push_str(text);
+    }
+}
+
+fn attribute_property(
+    reader: &NsReader<&[u8]>,
+    attr: &Attribute,
+    doc: &mut XmpDoc,
+    offset: usize,
+    in_stemma: bool,
+) -> Result<()> {
+    let key = attr.key;
+    if key.as_ref().starts_with(b"xmlns") || key.as_ref().starts_with(b"xml:") {
+        return Ok(());
+    }
+    let (ns, local) = reader.resolve_attribute(key);
+    let Some(ns) = resolved_ns(&ns) else {
+        return Ok(());
+    };
+    if ns == RDF_NS {
+        return Ok(());
+    }
+    let value: Cow<str> = attr
+        .unescape_value()
+        .map_err(|e| xmp_error(e.to_string(), offset as u64))?;
+    let prefix = String::from_utf8_lossy(key.prefix().map(|p| p.into_inner()).unwrap_or(b""));
+    doc.properties.push(XmpProperty {
+        prefix: prefix_for(&ns, &prefix),
+        ns,
+        name: String::from_utf8_lossy(local.as_ref()).into_owned(),
+        values: vec![value.into_owned()],
+        in_stemma,
+    });
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Building
+
+/// One property stemma writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XmpValue {
+    pub prefix: &'static str,
+    pub ns: &'static str,
+    pub name: &'static str,
+    pub value: String,
+    /// Written as a language alternative (`rdf:Alt` with one `x-default` item), as `dc:description` requires.
+    pub lang_alt: bool,
+}
+
+/// Escape text for XML element content or attribute values. Characters XML 1.0 cannot carry become U+FFFD;
+/// carriage returns are written as references so that they survive line-end normalisation.
+pub fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\r' => out.push_str("&#xD;"),
+            '\t' | '\n' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The `rdf:Description` element stemma writes: namespace declarations, marker attributes (`stemma:name="v"`)
+/// and the properties. It declares `rdf` itself so that it can be inserted into any packet.
+pub fn stemma_description(values: &[XmpValue], markers: &[(&str, String)]) -> String {
+    let mut decls: Vec<(&str, &str)> = vec![("rdf", RDF_NS), ("stemma", STEMMA_NS)];
+    for v in values {
+        if !decls.iter().any(|(p, _)| *p == v.prefix) {
+            decls.push((v.prefix, v.ns));
+        }
+    }
+    let mut out = String::from("<rdf:Description rdf:about=\"\"");
+    for (p, uri) in &decls {
+        out.push_str(&format!(" xmlns:{p}=\"{uri}\""));
+    }
+    for (name, value) in markers {
+        out.push_str(&format!(" stemma:{name}=\"{}\"", escape_text(value)));
+    }
+    out.push('>');
+    for v in values {
+        let q = format!("{}:{}", v.prefix, v.name);
+        if v.lang_alt {
+            out.push_str(&format!(
+                "<{q}><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></{q}>",
+                escape_text(&v.value)
+            ));
+        } else {
+            out.push_str(&format!("<{q}>{}</{q}>", escape_text(&v.value)));
+        }
+    }
+    out.push_str("</rdf:Description>");
+    out
+}
+
+/// A new packet holding one description.
+pub fn new_packet(description: &str) -> String {
+    format!(
+        "<?xpacket begin=\"\u{FEFF}\" id=\"{PACKET_ID}\"?><x:xmpmeta xmlns:x=\"{X_NS}\"><rdf:RDF xmlns:rdf=\"{RDF_NS}\">{description}</rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>"
+    )
+}
+
+/// Insert `description` just before `</rdf:RDF>` of an existing packet.
+pub fn insert_description(packet: &str, doc: &XmpDoc, description: &str) -> Result<String> {
+    let at = doc
+        .rdf_end
+        .ok_or_else(|| xmp_error("packet has no rdf:RDF element to add to", 0))?;
+    let mut out = String::with_capacity(packet.len() + description.len());
+    out.push_str(packet.get(..at).unwrap_or(packet));
+    out.push_str(description);
+    out.push_str(packet.get(at..).unwrap_or(""));
+    Ok(out)
+}
+
+/// What removing stemma's description left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removed {
+    /// The packet had no stemma description.
+    Nothing,
+    /// stemma created the packet: drop it entirely. Carries stemma's marker attributes.
+    WholePacket(Vec<(String, String)>),
+    /// The packet without stemma's description, and the markers.
+    Packet(String, Vec<(String, String)>),
+}
+
+/// Remove stemma's description from a packet.
+pub fn remove_stemma(packet: &str, limits: &Limits) -> Result<Removed> {
+    let doc = parse(packet, limits)?;
+    let Some(span) = doc.stemma_span.clone() else {
+        return Ok(Removed::Nothing);
+    };
+    let markers = markers_of(packet.get(span.clone()).unwrap_or(""), limits)?;
+    if markers.iter().any(|(k, v)| k == "packet" && v == "new") {
+        return Ok(Removed::WholePacket(markers));
+    }
+    let mut out = String::with_capacity(packet.len());
+    out.push_str(packet.get(..span.start).unwrap_or(""));
+    out.push_str(packet.get(span.end..).unwrap_or(""));
+    Ok(Removed::Packet(out, markers))
+}
+
+/// The `stemma:*` attributes of stemma's description element.
+fn markers_of(description: &str, limits: &Limits) -> Result<Vec<(String, String)>> {
+    let mut reader = NsReader::from_str(description);
+    let _ = limits;
+    let mut out = Vec::new();
+    if let Ok((_, Event::Start(e) | Event::Empty(e))) = reader.read_resolved_event() {
+        for attr in e.attributes().flatten() {
+            let (ns, local) = reader.resolve_attribute(attr.key);
+            if resolved_ns(&ns).as_deref() == Some(STEMMA_NS) {
+                let v = attr
+                    .unescape_value()
+                    .map(Cow::into_owned)
+                    .unwrap_or_default();
+                out.push((String::from_utf8_lossy(local.as_ref()).into_owned(), v));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Merge stemma's properties into an optional existing packet. Mirrors the packet already carries (outside
+/// stemma's description) are not written twice; any earlier stemma description is replaced, keeping its markers
+/// (so that a strip restores the state before the FIRST stamp). `packet="new"` marks a packet stemma created.
+pub fn merge(
+    existing: Option<&str>,
+    values: &[XmpValue],
+    markers: &[(&str, String)],
+    limits: &Limits,
+) -> Result<String> {
+    let combine = |old: &[(String, String)], fresh: bool| -> Vec<(&'static str, String)> {
+        let mut all: Vec<(&'static str, String)> = Vec::new();
+        if fresh {
+            all.push(("packet", "new".into()));
+        }
+        for (k, v) in old {
+            if let Some(name) = KNOWN_MARKERS.iter().find(|n| **n == k) {
+                if !all.iter().any(|(n, _)| n == name) {
+                    all.push((name, v.clone()));
+                }
+            }
+        }
+        for (n, v) in markers {
+            if let Some(name) = KNOWN_MARKERS.iter().find(|k| *k == n) {
+                if !all.iter().any(|(k, _)| k == name) {
+                    all.push((name, v.clone()));
+                }
+            }
+        }
+        all
+    };
+    let Some(packet) = existing else {
+        return Ok(new_packet(&stemma_description(values, &combine(&[], true))));
+    };
+    let (base, old) = match remove_stemma(packet, limits)? {
+        Removed::Nothing => (packet.to_string(), Vec::new()),
+        Removed::WholePacket(m) => {
+            return Ok(new_packet(&stemma_description(values, &combine(&m, true))));
+        }
+        Removed::Packet(p, m) => (p, m),
+    };
+    let doc = parse(&base, limits)?;
+    let kept: Vec<XmpValue> = values
+        .iter()
+        .filter(|v| v.ns == STEMMA_NS || !doc.has_foreign(v.ns, v.name))
+        .cloned()
+        .collect();
+    insert_description(
+        &base,
+        &doc,
+        &stemma_description(&kept, &combine(&old, false)),
+    )
+}
+
+/// Marker attributes stemma understands; kept across re-stamping so that the first state is what a strip
+/// restores.
+pub const KNOWN_MARKERS: &[&str] = &["packet", "webp", "exif", "extended"];
+
+/// Read a marker of stemma's description, if the packet has one.
+pub fn marker(packet: &str, name: &str, limits: &Limits) -> Option<String> {
+    let doc = parse(packet, limits).ok()?;
+    let span = doc.stemma_span?;
+    markers_of(packet.get(span)?, limits)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// Add a packet found in a file to a scan: an entry (`origin: "xmp"`, `key`), and the stemma record when the
+/// packet carries one. A packet that cannot be parsed safely becomes a warning; its text is still listed.
+pub(crate) fn push_packet(
+    meta: &mut crate::metadata::Metadata,
+    bytes: &[u8],
+    key: &str,
+    after_image_data: bool,
+    limits: &Limits,
+) {
+    let (text, encoding) = crate::text::decode_utf8_lossy(bytes);
+    match parse(&text, limits) {
+        Ok(doc) => {
+            if let Some(record) = doc.record() {
+                if record.len() as u64 > limits.max_record {
+                    meta.warnings.push(format!(
+                        "stemma record in XMP is {} bytes, over max_record; ignored",
+                        record.len()
+                    ));
+                } else if meta.record_json.is_some() {
+                    meta.warnings
+                        .push("second stemma record (in XMP) ignored".to_string());
+                } else {
+                    meta.record_json = Some(record.to_string());
+                    meta.record_origin = Some("xmp".into());
+                }
+            }
+        }
+        Err(e) => meta.warnings.push(format!("XMP {key} not read: {e}")),
+    }
+    meta.entries.push(crate::metadata::Entry {
+        origin: "xmp".into(),
+        key: key.into(),
+        value: crate::metadata::Value::Text(text),
+        after_image_data,
+        encoding: Some(encoding),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:d="http://purl.org/dc/elements/1.1/" xmp:CreatorTool="Tool &amp; Co">
+<d:description><rdf:Alt><rdf:li xml:lang="x-default">a cat &lt;3</rdf:li></rdf:Alt></d:description>
+<d:subject><rdf:Bag><rdf:li>one</rdf:li><rdf:li>two</rdf:li></rdf:Bag></d:subject>
+</rdf:Description></rdf:RDF></x:xmpmeta>
+<?xpacket end="w"?>"#;
+
+    #[test]
+    fn reads_properties_with_conventional_prefixes() {
+        let doc = parse(SAMPLE, &Limits::DEFAULT).unwrap();
+        assert_eq!(doc.get("xmp:CreatorTool"), Some("Tool & Co"));
+        assert_eq!(doc.get("dc:description"), Some("a cat <3"));
+        assert_eq!(doc.values("dc:subject"), vec!["one", "two"]);
+        assert!(doc.rdf_end.is_some());
+    }
+
+    #[test]
+    fn merge_and_remove_restore_the_original_packet() {
+        let values = vec![
+            XmpValue {
+                prefix: "stemma",
+                ns: STEMMA_NS,
+                name: "record",
+                value: "{\"a\":\"<&>\r\n\"}".into(),
+                lang_alt: false,
+            },
+            XmpValue {
+                prefix: "dc",
+                ns: "http://purl.org/dc/elements/1.1/",
+                name: "description",
+                value: "other".into(),
+                lang_alt: true,
+            },
+        ];
+        let merged = merge(Some(SAMPLE), &values, &[], &Limits::DEFAULT).unwrap();
+        let doc = parse(&merged, &Limits::DEFAULT).unwrap();
+        assert_eq!(doc.record(), Some("{\"a\":\"<&>\r\n\"}"));
+        // The existing description wins; no duplicate.
+        assert_eq!(doc.values("dc:description"), vec!["a cat <3"]);
+        let again = merge(Some(&merged), &values, &[], &Limits::DEFAULT).unwrap();
+        assert_eq!(again, merged);
+        match remove_stemma(&merged, &Limits::DEFAULT).unwrap() {
+            Removed::Packet(p, _) => assert_eq!(p, SAMPLE),
+            other => panic!("{other:?}"),
+        }
+        let fresh = merge(
+            None,
+            &values,
+            &[("webp", "simple".into())],
+            &Limits::DEFAULT,
+        )
+        .unwrap();
+        assert_eq!(
+            marker(&fresh, "webp", &Limits::DEFAULT).as_deref(),
+            Some("simple")
+        );
+        assert!(matches!(
+            remove_stemma(&fresh, &Limits::DEFAULT).unwrap(),
+            Removed::WholePacket(_)
+        ));
+    }
+
+    #[test]
+    fn hostile_packets_are_rejected() {
+        let laughs = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]><x:xmpmeta xmlns:x="adobe:ns:meta/">&lol2;</x:xmpmeta>"#;
+        let err = parse(laughs, &Limits::DEFAULT).unwrap_err();
+        assert!(err.to_string().contains("DOCTYPE"), "{err}");
+        let xxe = r#"<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x>&xxe;</x>"#;
+        assert!(parse(xxe, &Limits::DEFAULT).is_err());
+        let undeclared = "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">&xxe;</x:xmpmeta>";
+        assert!(parse(undeclared, &Limits::DEFAULT).is_err());
+        let deep = "<a>".repeat(100) + &"</a>".repeat(100);
+        assert!(matches!(
+            parse(&deep, &Limits::DEFAULT).unwrap_err(),
+            Error::Limit {
+                limit: "max_xml_depth",
+                ..
+            }
+        ));
+        assert!(parse("<a><b></a>", &Limits::DEFAULT).is_err());
+    }
+}

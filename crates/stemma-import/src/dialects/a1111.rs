@@ -1,0 +1,322 @@
+//! AUTOMATIC1111 and its forks (Forge, Forge Classic, Forge Neo, reForge, EasyReforge, SD.Next) and every other
+//! producer of A1111-style infotext (Civitai's A1111 backend, ComfyUI saver nodes, Fooocus' `a1111` scheme).
+//!
+//! Where the text is (generators.md §3.1): PNG text chunk `parameters` (tEXt, zTXt or iTXt, before or after
+//! IDAT), Exif `UserComment` (JPEG, WebP, AVIF, PNG `eXIf`), the GIF comment, a `.txt` sidecar. The fork is
+//! identified from the text itself (§3.6), by the table [`FORKS`].
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+use stemma_container::Entry;
+use stemma_model::{relation, Parent, Settings};
+
+use super::helpers::{new_record, raw_entries};
+use super::infotext::{looks_like_infotext, Infotext};
+use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
+
+/// The A1111-family importer.
+pub struct A1111;
+
+const ID: &str = "a1111";
+
+/// Where infotext can be: (origin prefix, key); `*` matches any key.
+const LOCATIONS: &[(&str, &str)] = &[
+    ("png:", "parameters"),
+    ("exif", "UserComment"),
+    ("png:eXIf", "UserComment"),
+    ("gif:", "*"),
+    ("jpeg:COM", "*"),
+    ("sidecar", "*"),
+    ("file:", "*"),
+];
+
+/// `Version:` values → generator id, first match wins (enslo/sd-metadata `detect.ts`, sample values in the
+/// comments: `enslo/sd-metadata:samples/png/*`).
+const FORKS: &[(&str, &str)] = &[
+    (r"^v\d", "a1111"),                     // v1.10.1
+    (r"^classic", "forge-classic"),         // classic
+    (r"^neo", "forge-neo"),                 // neo, neo-2.28
+    (r"^f\d+\.\d+\.\d+v\d+-v", "reforge"),  // f1.0.0v2-v1.10.1RC-latest-2498-g5120e679
+    (r"^f\d+\.\d+\.\d+-v", "easy-reforge"), // f1.3.0-v1.10.1RC-latest-1038-g19395bf9
+    (r"^f\d", "forge"),                     // f2.0.1v1.10.1-previous-669-gdfdcbab6
+    (r"^(?i:fooocus)", "fooocus"),          // Fooocus v2.4.3 (a1111 metadata scheme)
+    (r"^(?i:comfyui)", "comfyui"),          // comfy-image-saver
+    (r"^(?i:stability ?matrix)", "stabilitymatrix"),
+];
+
+/// `App:` values → generator id.
+const APPS: &[(&str, &str)] = &[("SD.Next", "sdnext")];
+
+/// Parameter keys only one producer writes → generator id.
+const MARKER_KEYS: &[(&str, &str)] = &[
+    ("Civitai resources", "civitai"),
+    ("Civitai metadata", "civitai"),
+];
+
+static FORK_RES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    FORKS
+        .iter()
+        .filter_map(|(re, id)| Regex::new(re).ok().map(|r| (r, *id)))
+        .collect()
+});
+
+static UUID: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$").ok()
+});
+
+fn at_location(e: &Entry) -> bool {
+    LOCATIONS
+        .iter()
+        .any(|(o, k)| e.origin.starts_with(o) && (*k == "*" || e.key == *k))
+}
+
+/// The first entry holding infotext.
+pub(crate) fn infotext_entry<'a>(evidence: &Evidence<'a>) -> Option<&'a Entry> {
+    evidence.entries().find(|e| {
+        at_location(e)
+            && e.value
+                .as_text()
+                .is_some_and(|t| looks_like_infotext(t.trim_matches('\0')))
+    })
+}
+
+/// Civitai marks images made on its site with Exif `Software` = job UUID and `Artist` = `ai`
+/// (`civitai/civitai:src/utils/metadata/index.ts`, `isMadeOnSite`).
+pub(crate) fn made_on_civitai(evidence: &Evidence) -> bool {
+    let artist_ai = evidence
+        .entries()
+        .any(|e| e.key == "Artist" && e.value.as_text().map(str::trim) == Some("ai"));
+    let uuid_software = evidence.entries().any(|e| {
+        e.key == "Software"
+            && e.value.as_text().is_some_and(|t| {
+                UUID.as_ref()
+                    .is_some_and(|re| re.is_match(t.trim_matches('\0').trim()))
+            })
+    });
+    artist_ai && uuid_software
+}
+
+/// The generator id of an infotext (§3.6) and its version.
+pub(crate) fn identify(info: &Infotext, evidence: &Evidence) -> (&'static str, Option<String>) {
+    let version = info.get("Version");
+    if let Some(app) = info.get("App") {
+        if let Some((_, id)) = APPS.iter().find(|(a, _)| *a == app) {
+            return (id, version);
+        }
+    }
+    if let Some((_, id)) = MARKER_KEYS.iter().find(|(k, _)| info.has(k)) {
+        return (id, version);
+    }
+    if made_on_civitai(evidence) {
+        return ("civitai", version);
+    }
+    if let Some(v) = &version {
+        if let Some((_, id)) = FORK_RES.iter().find(|(re, _)| re.is_match(v.trim())) {
+            return (id, version);
+        }
+        return ("a1111", version);
+    }
+    // A1111 and its forks always write `Version:` since v1.0 and draw random seeds below 2^32
+    // (`random.randrange(4294967294)`); a versionless text with a 64-bit seed comes from a ComfyUI saver node
+    // (SaveImageWithMetaData, generators.md §3.5).
+    let big_seed = info
+        .get("Seed")
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .is_some_and(|s| s > u64::from(u32::MAX));
+    if big_seed {
+        return ("comfyui", None);
+    }
+    ("a1111", None)
+}
+
+/// Build a record from infotext found in `entry`; every entry of the evidence goes to `raw`.
+pub(crate) fn import_infotext(
+    evidence: &Evidence,
+    entry: &Entry,
+    dialect: &'static str,
+) -> Result<Imported> {
+    let text = entry.value.as_text().ok_or(Error::Parse {
+        dialect,
+        reason: format!("{} {} is not text", entry.origin, entry.key),
+    })?;
+    let mut imported = infotext_record(evidence, text, dialect);
+    imported.record.raw = raw_entries(evidence, |e| std::ptr::eq(e, entry), |_| false);
+    Ok(imported)
+}
+
+/// Build a record from infotext (without `raw`, which the caller fills).
+pub(crate) fn infotext_record(evidence: &Evidence, text: &str, dialect: &'static str) -> Imported {
+    let info = Infotext::parse(text.trim_matches('\0'));
+    let (name, version) = identify(&info, evidence);
+    let mut record = new_record(name, version, dialect);
+    info.apply(&mut record);
+    if let Some(hash) = info.get("Init image hash") {
+        record.parents.push(Parent {
+            relation: relation::IMG2IMG.into(),
+            hint: Some(format!("Init image hash: {hash}")),
+            ..Parent::default()
+        });
+    }
+    record.settings = Some(Settings {
+        format: Some("a1111-infotext".into()),
+        data: Some(info.settings_data()),
+        ..Settings::default()
+    });
+    let mut warnings = Vec::new();
+    if !info.trailer.is_empty() {
+        warnings.push(format!(
+            "{} line(s) after the parameter line kept verbatim",
+            info.trailer.len()
+        ));
+    }
+    if let Some((_, Value::String(s))) = info.params.iter().find(|(k, _)| k == "Civitai resources")
+    {
+        warnings.push(format!("Civitai resources not JSON: {s}"));
+    }
+    Imported {
+        dialect,
+        record,
+        warnings,
+    }
+}
+
+impl Importer for A1111 {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn describe(&self) -> &'static str {
+        "AUTOMATIC1111 and forks (Forge, Forge Classic, Forge Neo, reForge, EasyReforge, SD.Next), Civitai (A1111 backend), other A1111-style text"
+    }
+    fn detection_rule(&self) -> &'static str {
+        "A1111 infotext (a `Steps:` parameter line) in PNG text `parameters`, Exif UserComment, GIF comment or .txt sidecar; fork from `Version:`/`App:`"
+    }
+    fn detect(&self, evidence: &Evidence) -> Confidence {
+        if infotext_entry(evidence).is_some() {
+            Confidence::Weak
+        } else {
+            Confidence::No
+        }
+    }
+    fn import(&self, evidence: &Evidence) -> Result<Imported> {
+        let entry = infotext_entry(evidence).ok_or(Error::Parse {
+            dialect: ID,
+            reason: "no infotext found".into(),
+        })?;
+        import_infotext(evidence, entry, ID)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stemma_container::{Metadata, Value as V};
+
+    fn meta(entries: &[(&str, &str, &str)]) -> Metadata {
+        Metadata {
+            entries: entries
+                .iter()
+                .map(|(o, k, v)| Entry {
+                    origin: o.to_string(),
+                    key: k.to_string(),
+                    value: V::Text(v.to_string()),
+                    after_image_data: false,
+                    encoding: None,
+                })
+                .collect(),
+            ..Metadata::default()
+        }
+    }
+
+    fn generator_of(m: &Metadata) -> String {
+        let imported = A1111.import(&Evidence::new(m)).unwrap();
+        imported.record.generator.unwrap().name
+    }
+
+    #[test]
+    fn forks_from_version() {
+        let cases = [
+            ("v1.10.1", "a1111"),
+            ("classic", "forge-classic"),
+            ("neo-2.28", "forge-neo"),
+            ("f1.0.0v2-v1.10.1RC-latest-2498-g5120e679", "reforge"),
+            ("f1.3.0-v1.10.1RC-latest-1038-g19395bf9", "easy-reforge"),
+            ("f2.0.1v1.10.1-previous-669-gdfdcbab6", "forge"),
+            ("ComfyUI", "comfyui"),
+            ("Fooocus v2.4.3", "fooocus"),
+        ];
+        for (version, id) in cases {
+            let text = format!("p\nSteps: 20, Seed: 1, Version: {version}");
+            let m = meta(&[("png:tEXt", "parameters", &text)]);
+            assert_eq!(generator_of(&m), id, "{version}");
+        }
+    }
+
+    #[test]
+    fn sdnext_civitai_and_exif_usercomment() {
+        let m = meta(&[(
+            "exif",
+            "UserComment",
+            "p\nSteps: 20, Size: 1024x1024, Seed: 1, App: SD.Next, Version: 56a8aea",
+        )]);
+        assert_eq!(generator_of(&m), "sdnext");
+        let m = meta(&[(
+            "exif",
+            "UserComment",
+            "p\nSteps: 20, Seed: 1, Civitai resources: [{\"type\":\"checkpoint\",\"modelVersionId\":1}]",
+        )]);
+        assert_eq!(generator_of(&m), "civitai");
+        let m = meta(&[
+            ("exif", "Software", "42adebcb-68ad-45e2-9c83-f92b6b11d852"),
+            ("exif", "Artist", "ai"),
+            ("exif", "UserComment", "p\nSteps: 20, Seed: 1"),
+        ]);
+        assert_eq!(generator_of(&m), "civitai");
+    }
+
+    #[test]
+    fn gif_comment_and_versionless_text() {
+        let m = meta(&[(
+            "gif:comment",
+            "comment",
+            "p\nSteps: 20, Seed: 7, Sampler: Euler",
+        )]);
+        assert_eq!(A1111.detect(&Evidence::new(&m)), Confidence::Weak);
+        assert_eq!(generator_of(&m), "a1111");
+        let m = meta(&[(
+            "png:tEXt",
+            "parameters",
+            "p\nSteps: 20, Seed: 347382230306562",
+        )]);
+        assert_eq!(generator_of(&m), "comfyui");
+    }
+
+    #[test]
+    fn json_parameters_and_plain_comments_are_not_infotext() {
+        let m = meta(&[(
+            "png:tEXt",
+            "parameters",
+            "{\"prompt\": \"x\", \"steps\": 3}",
+        )]);
+        assert_eq!(A1111.detect(&Evidence::new(&m)), Confidence::No);
+        let m = meta(&[("png:iTXt", "Comment", "GIMPで再保存しただけ")]);
+        assert_eq!(A1111.detect(&Evidence::new(&m)), Confidence::No);
+    }
+
+    #[test]
+    fn raw_keeps_every_entry_and_marks_the_used_one() {
+        let m = meta(&[
+            ("png:tEXt", "date:create", "2023"),
+            ("png:zTXt", "parameters", "p\nSteps: 20, Seed: 1"),
+        ]);
+        let r = A1111.import(&Evidence::new(&m)).unwrap().record;
+        assert_eq!(r.raw.len(), 2);
+        assert!(!r.raw[0].used);
+        assert!(r.raw[1].used);
+        assert_eq!(
+            r.settings.unwrap().format.as_deref(),
+            Some("a1111-infotext")
+        );
+    }
+}

@@ -1,0 +1,587 @@
+//! ComfyUI: the executed API graph (`prompt`) and the editor graph (`workflow`), wherever a saver put them.
+//!
+//! Places read (generators.md §4.1): PNG text chunks `prompt`/`workflow` (any of tEXt/zTXt/iTXt); APNG private
+//! `comf` chunks (`key\0json`); WebP/JPEG EXIF tags with a `prompt:`/`workflow:` prefix (core savers) or
+//! `Prompt: `/`Workflow: ` (save-image-extended); a JSON `{"prompt": …, "workflow": …}` in any text entry
+//! (SaveImage+ in UserComment); an API graph as the whole of a text entry (Civitai's ComfyUI backend in
+//! UserComment). Parameters come from the API graph (see `comfyui_graph.rs`); a workflow-only file is converted
+//! to an API graph first (`comfyui_workflow.rs`).
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use serde_json::{json, Map, Value};
+use stemma_container::{Entry, Format, Value as EntryValue};
+use stemma_model::{Hires, Lora, ModelRef, Params, Parent, RawEntry, Record, Settings};
+
+use super::comfyui_graph::{Analysis, Graph, SamplerFacts, Text};
+use super::comfyui_workflow::workflow_to_api;
+use super::helpers::{new_record, parse_json_lenient};
+use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
+
+const ID: &str = "comfyui";
+
+/// The ComfyUI importer.
+pub struct ComfyUi;
+
+/// What a metadata entry holds for ComfyUI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The API graph.
+    Api,
+    /// The editor workflow.
+    Workflow,
+    /// `{"prompt": {...}, "workflow": {...}}` in one value.
+    Both,
+}
+
+/// A ComfyUI document found in an entry: which entry, what it is, and its JSON text.
+#[derive(Debug, Clone)]
+struct Found {
+    entry: usize,
+    kind: Kind,
+    json: String,
+}
+
+/// Split `prompt:{…}` / `Workflow: {…}` into the lower-case prefix and the JSON.
+fn split_prefix(text: &str) -> Option<(String, &str)> {
+    let (prefix, rest) = text.split_once(':')?;
+    if prefix.is_empty()
+        || prefix.len() > 16
+        || !prefix.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+    {
+        return None;
+    }
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    rest.trim_start()
+        .starts_with('{')
+        .then(|| (prefix.to_ascii_lowercase(), rest))
+}
+
+fn looks_like_api(text: &str) -> bool {
+    text.contains("\"class_type\"")
+}
+
+fn looks_like_workflow(text: &str) -> bool {
+    text.contains("\"nodes\"") && text.contains("\"links\"")
+}
+
+/// The ComfyUI documents of one entry, without parsing JSON (cheap: used by `detect`).
+fn classify(index: usize, entry: &Entry) -> Option<Found> {
+    let found = |kind, json: &str| {
+        Some(Found {
+            entry: index,
+            kind,
+            json: json.to_string(),
+        })
+    };
+    match &entry.value {
+        EntryValue::Bytes(bytes) if entry.origin == "png:comf" => {
+            let nul = bytes.iter().position(|&b| b == 0)?;
+            let key = String::from_utf8_lossy(&bytes[..nul]).to_string();
+            // Latin-1, as SaveAnimatedPNG writes it.
+            let text: String = bytes[nul + 1..].iter().map(|&b| char::from(b)).collect();
+            match key.as_str() {
+                "prompt" if looks_like_api(&text) => found(Kind::Api, &text),
+                "workflow" if looks_like_workflow(&text) => found(Kind::Workflow, &text),
+                _ => None,
+            }
+        }
+        EntryValue::Bytes(_) => None,
+        EntryValue::Text(raw) => {
+            let text = raw.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+            if text.starts_with('{') {
+                return match entry.key.as_str() {
+                    "prompt" if looks_like_api(text) => found(Kind::Api, text),
+                    "workflow" if looks_like_workflow(text) => found(Kind::Workflow, text),
+                    "prompt" | "workflow" => None,
+                    _ if text.starts_with("{\"prompt\"") && looks_like_api(text) => {
+                        found(Kind::Both, text)
+                    }
+                    _ if looks_like_api(text) && !entry.origin.starts_with("png:") => {
+                        found(Kind::Api, text)
+                    }
+                    _ => None,
+                };
+            }
+            let (prefix, json) = split_prefix(text)?;
+            match prefix.as_str() {
+                "prompt" if looks_like_api(json) => found(Kind::Api, json),
+                "workflow" if looks_like_workflow(json) => found(Kind::Workflow, json),
+                _ => None,
+            }
+        }
+    }
+}
+
+fn find_all(evidence: &Evidence) -> Vec<Found> {
+    evidence
+        .entries()
+        .enumerate()
+        .filter_map(|(i, e)| classify(i, e))
+        .collect()
+}
+
+/// Other dialects that also carry a ComfyUI `prompt` graph next to their own, primary layer.
+fn other_primary_layer(evidence: &Evidence) -> bool {
+    evidence.entries().any(|e| {
+        matches!(
+            e.key.as_str(),
+            "generation_data" | "smproj" | "parameters-json" | "invokeai_metadata"
+        ) || (e.key == "parameters"
+            && e.value
+                .as_text()
+                .is_some_and(|t| t.contains("sui_image_params")))
+    })
+}
+
+impl Importer for ComfyUi {
+    fn id(&self) -> &'static str {
+        ID
+    }
+    fn describe(&self) -> &'static str {
+        "ComfyUI core savers (PNG, APNG, WebP), comfy-image-saver, save-image-extended, SaveImage+, \
+         SaveImageWithMetaData PNG; Civitai's ComfyUI backend"
+    }
+    fn detection_rule(&self) -> &'static str {
+        "an API graph (`class_type` nodes) or a workflow (`nodes`/`links`) in PNG text `prompt`/`workflow`, \
+         APNG `comf` chunks, EXIF `prompt:`/`workflow:` (any case) prefixes, or a JSON UserComment; Weak when \
+         SwarmUI/TensorArt/Stability Matrix/InvokeAI markers are present"
+    }
+    fn detect(&self, evidence: &Evidence) -> Confidence {
+        if find_all(evidence).is_empty() {
+            Confidence::No
+        } else if other_primary_layer(evidence) {
+            Confidence::Weak
+        } else {
+            Confidence::Strong
+        }
+    }
+    fn import(&self, evidence: &Evidence) -> Result<Imported> {
+        import_comfyui(evidence)
+    }
+}
+
+fn parse_doc(found: &Found, warnings: &mut Vec<String>) -> Option<Value> {
+    if let Ok(v) = serde_json::from_str::<Value>(&found.json) {
+        return Some(v);
+    }
+    let Some(v) = parse_json_lenient(&found.json) else {
+        // Data after the document (a tag read past its end): take the first JSON value.
+        let first = serde_json::Deserializer::from_str(&found.json)
+            .into_iter::<Value>()
+            .next()
+            .and_then(|r| r.ok())
+            .filter(Value::is_object)?;
+        warnings.push("data after the end of the ComfyUI JSON ignored".into());
+        return Some(first);
+    };
+    warnings.push(format!(
+        "{} JSON is not strict JSON (bare NaN/Infinity or trailing NULs); read leniently",
+        match found.kind {
+            Kind::Api => "prompt",
+            Kind::Workflow => "workflow",
+            Kind::Both => "prompt/workflow",
+        }
+    ));
+    Some(v)
+}
+
+fn import_comfyui(evidence: &Evidence) -> Result<Imported> {
+    let mut warnings = Vec::new();
+    let mut api: Option<(usize, Value)> = None;
+    let mut workflow: Option<(usize, Value)> = None;
+    for found in find_all(evidence) {
+        let Some(doc) = parse_doc(&found, &mut warnings) else {
+            warnings.push(format!(
+                "entry {} holds ComfyUI JSON that cannot be parsed",
+                found.entry
+            ));
+            continue;
+        };
+        match found.kind {
+            Kind::Api if api.is_none() => api = Some((found.entry, doc)),
+            Kind::Workflow if workflow.is_none() => workflow = Some((found.entry, doc)),
+            Kind::Both => {
+                if api.is_none() {
+                    if let Some(p) = doc.get("prompt").filter(|p| p.is_object()) {
+                        api = Some((found.entry, p.clone()));
+                    }
+                }
+                if workflow.is_none() {
+                    if let Some(w) = doc.get("workflow").filter(|w| w.is_object()) {
+                        workflow = Some((found.entry, w.clone()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let preferred: &[&str] = match evidence.metadata.format {
+        Format::Webp => &["SaveAnimatedWEBP"],
+        Format::Png if evidence.metadata.frames.is_some_and(|f| f > 1) => &["SaveAnimatedPNG"],
+        _ => &["SaveImage"],
+    };
+    let used: Vec<usize> = api.iter().chain(workflow.iter()).map(|(i, _)| *i).collect();
+    let civitai = is_civitai(api.as_ref().map(|a| &a.1), workflow.as_ref().map(|w| &w.1));
+    let mut record = new_record(if civitai { "civitai" } else { "comfyui" }, None, ID);
+
+    let graph_and_settings = match (&api, &workflow) {
+        (Some((_, doc)), _) => Graph::from_api(doc).map(|g| {
+            (
+                g,
+                Settings {
+                    format: Some("comfyui-api".into()),
+                    data: Some(doc.clone()),
+                    ..Settings::default()
+                },
+            )
+        }),
+        (None, Some((_, wf))) => {
+            warnings.push(
+                "only the editor workflow is stored (no executed graph): values read from node widgets".into(),
+            );
+            workflow_to_api(wf)
+                .and_then(|converted| Graph::from_api(&converted))
+                .map(|g| {
+                    (
+                        g,
+                        Settings {
+                            format: Some("comfyui-workflow".into()),
+                            data: Some(wf.clone()),
+                            ..Settings::default()
+                        },
+                    )
+                })
+        }
+        (None, None) => None,
+    };
+    let Some((graph, settings)) = graph_and_settings else {
+        if api.is_none() && workflow.is_none() {
+            return Err(Error::Parse {
+                dialect: ID,
+                reason: "no parseable ComfyUI graph".into(),
+            });
+        }
+        warnings.push("the ComfyUI document holds no nodes".into());
+        record.raw = raw(evidence, &used);
+        return Ok(Imported {
+            dialect: ID,
+            record,
+            warnings,
+        });
+    };
+    let analysis = graph.analyse(preferred);
+    warnings.extend(analysis.warnings.iter().cloned());
+    apply(&analysis, &mut record);
+    record.settings = Some(settings);
+    record.raw = raw(evidence, &used);
+    Ok(Imported {
+        dialect: ID,
+        record,
+        warnings,
+    })
+}
+
+/// Civitai's on-site generator (ComfyUI backend) marks its graphs with `extraMetadata`, a `resource-stack` node
+/// or AIR lists in `extra`.
+fn is_civitai(api: Option<&Value>, workflow: Option<&Value>) -> bool {
+    let api_marks = api.and_then(Value::as_object).is_some_and(|o| {
+        o.contains_key("extraMetadata")
+            || o.contains_key("resource-stack")
+            || o.get("extra").is_some_and(|e| e.get("airs").is_some())
+    });
+    let wf_marks = workflow
+        .and_then(|w| w.get("extra"))
+        .is_some_and(|e| e.get("airs").is_some() || e.get("ckpt_airs").is_some());
+    api_marks || wf_marks
+}
+
+/// Every entry verbatim; byte entries (APNG `comf`) as base64.
+fn raw(evidence: &Evidence, used: &[usize]) -> Vec<RawEntry> {
+    evidence
+        .entries()
+        .enumerate()
+        .map(|(i, e)| {
+            let (text, base64) = match &e.value {
+                EntryValue::Text(t) => (Some(t.clone()), None),
+                EntryValue::Bytes(b) => (
+                    None,
+                    Some(base64::engine::general_purpose::STANDARD.encode(b)),
+                ),
+            };
+            RawEntry {
+                origin: e.origin.clone(),
+                key: Some(e.key.clone()),
+                text,
+                base64,
+                used: used.contains(&i),
+                ..RawEntry::default()
+            }
+        })
+        .collect()
+}
+
+/// The common value of a set: `Some` only when every member has the same value.
+fn common<T: PartialEq + Clone>(mut items: impl Iterator<Item = Option<T>>) -> Option<T> {
+    let first = items.next()??;
+    for item in items {
+        if item.as_ref() != Some(&first) {
+            return None;
+        }
+    }
+    Some(first)
+}
+
+fn text_of(t: &Option<Text>) -> Option<String> {
+    t.as_ref().and_then(|t| t.known()).map(str::to_string)
+}
+
+fn sampler_json(f: &SamplerFacts) -> Value {
+    let mut m = Map::new();
+    m.insert("node".into(), json!(f.node));
+    m.insert("class".into(), json!(f.class));
+    m.insert("role".into(), json!(f.role));
+    m.insert("seed".into(), json!(f.seed));
+    m.insert("steps".into(), json!(f.steps));
+    m.insert("cfg".into(), json!(f.cfg));
+    m.insert("sampler".into(), json!(f.sampler));
+    m.insert("scheduler".into(), json!(f.scheduler));
+    m.insert("denoise".into(), json!(f.denoise));
+    m.insert("model".into(), json!(f.model));
+    if let Some(g) = f.guidance {
+        m.insert("guidance".into(), json!(g));
+    }
+    Value::Object(m)
+}
+
+/// Fill the record from the analysis: numbers from the first pass, texts from the final pass.
+fn apply(analysis: &Analysis, record: &mut Record) {
+    let by_id: HashMap<&str, &SamplerFacts> = analysis
+        .samplers
+        .iter()
+        .filter(|f| f.role != "detailer")
+        .map(|f| (f.node.as_str(), f))
+        .collect();
+    let stage = |i: Option<&Vec<String>>| -> Vec<&SamplerFacts> {
+        i.map(|ids| {
+            ids.iter()
+                .filter_map(|id| by_id.get(id.as_str()).copied())
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let firsts = stage(analysis.stages.last());
+    let finals = stage(analysis.stages.first());
+    let mut params = Params {
+        seed: common(firsts.iter().map(|f| f.seed.clone())),
+        steps: common(firsts.iter().map(|f| f.steps)),
+        cfg_scale: common(firsts.iter().map(|f| f.cfg)),
+        sampler: common(firsts.iter().map(|f| f.sampler.clone())),
+        scheduler: common(firsts.iter().map(|f| f.scheduler.clone())),
+        ..Params::default()
+    };
+    if let Some(name) = common(firsts.iter().map(|f| f.model.clone())) {
+        params.model = Some(ModelRef {
+            name: Some(name),
+            ..ModelRef::default()
+        });
+    }
+    if let Some((w, h)) = analysis.size {
+        params.width = Some(w);
+        params.height = Some(h);
+    }
+    let denoise = common(firsts.iter().map(|f| f.denoise));
+    if denoise.is_some_and(|d| d < 1.0) || !analysis.files.is_empty() {
+        params.denoise = denoise;
+    }
+    if let Some(first) = firsts.first() {
+        params.loras = first
+            .loras
+            .iter()
+            .map(|(name, weight)| Lora {
+                name: name.clone(),
+                weight: *weight,
+                ..Lora::default()
+            })
+            .collect();
+    }
+    params.clip_skip = finals.iter().chain(firsts.iter()).find_map(|f| f.clip_skip);
+    if analysis.stages.len() > 1 {
+        params.hires = Some(Hires {
+            upscaler: analysis.upscaler.clone(),
+            scale: analysis.hires_scale,
+            steps: common(finals.iter().map(|f| f.steps)),
+            denoise: common(finals.iter().map(|f| f.denoise)),
+            width: analysis.hires_size.map(|s| s.0),
+            height: analysis.hires_size.map(|s| s.1),
+            ..Hires::default()
+        });
+    }
+    if let Some(g) = common(finals.iter().map(|f| f.guidance)) {
+        params.extra.insert("guidance".into(), json!(g));
+    }
+    if !analysis.samplers.is_empty() {
+        params.extra.insert(
+            "samplers".into(),
+            Value::Array(analysis.samplers.iter().map(sampler_json).collect()),
+        );
+    }
+    if let Some(out) = &analysis.output {
+        params.extra.insert("output_node".into(), json!(out));
+    }
+    let positive = common(finals.iter().map(|f| text_of(&f.positive)));
+    let negative = common(finals.iter().map(|f| text_of(&f.negative)));
+    if positive.is_some() || negative.is_some() {
+        let p = record.prompt_mut();
+        p.positive = positive;
+        p.negative = negative;
+    }
+    record.parents = analysis
+        .files
+        .iter()
+        .map(|(relation, file)| Parent {
+            relation: (*relation).to_string(),
+            hint: Some(file.clone()),
+            ..Parent::default()
+        })
+        .collect();
+    if !params.is_empty() {
+        record.params = Some(params);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stemma_container::Metadata;
+
+    fn entry(origin: &str, key: &str, text: &str) -> Entry {
+        Entry {
+            origin: origin.into(),
+            key: key.into(),
+            value: EntryValue::Text(text.into()),
+            after_image_data: false,
+            encoding: None,
+        }
+    }
+
+    fn meta(entries: Vec<Entry>) -> Metadata {
+        Metadata {
+            entries,
+            ..Metadata::default()
+        }
+    }
+
+    const GRAPH: &str = r#"{"3":{"class_type":"KSampler","inputs":{"seed":18446744073709551615,"steps":20,"cfg":7.5,
+        "sampler_name":"euler","scheduler":"normal","denoise":1.0,"model":["4",0],"positive":["6",0],
+        "negative":["7",0],"latent_image":["5",0]}},
+        "4":{"class_type":"CheckpointLoaderSimple","inputs":{"ckpt_name":"m.safetensors"}},
+        "5":{"class_type":"EmptyLatentImage","inputs":{"width":640,"height":448,"batch_size":1}},
+        "6":{"class_type":"CLIPTextEncode","inputs":{"text":"a cat","clip":["4",1]}},
+        "7":{"class_type":"CLIPTextEncode","inputs":{"text":"blurry","clip":["4",1]}},
+        "8":{"class_type":"VAEDecode","inputs":{"samples":["3",0],"vae":["4",2]}},
+        "9":{"class_type":"SaveImage","inputs":{"images":["8",0]}}}"#;
+
+    fn import_one(m: &Metadata) -> Imported {
+        let ev = Evidence::new(m);
+        assert_eq!(ComfyUi.detect(&ev), Confidence::Strong);
+        ComfyUi.import(&ev).unwrap()
+    }
+
+    #[test]
+    fn png_prompt_chunk_is_read_with_an_exact_64_bit_seed() {
+        let m = meta(vec![entry("png:tEXt", "prompt", GRAPH)]);
+        let r = import_one(&m).record;
+        let p = r.params.unwrap();
+        assert_eq!(p.seed.as_deref(), Some("18446744073709551615"));
+        assert_eq!(p.steps, Some(20));
+        assert_eq!(p.width, Some(640));
+        assert_eq!(r.prompt.unwrap().positive.as_deref(), Some("a cat"));
+        assert_eq!(r.settings.unwrap().format.as_deref(), Some("comfyui-api"));
+        assert!(r.raw[0].used);
+    }
+
+    #[test]
+    fn exif_prefixes_in_any_case_are_read() {
+        for (key, text) in [
+            ("Model", format!("prompt:{GRAPH}")),
+            ("Make", format!("Prompt: {GRAPH}")),
+        ] {
+            let m = meta(vec![
+                entry(
+                    "exif",
+                    "ImageDescription",
+                    "Workflow: {\"nodes\":[],\"links\":[]}",
+                ),
+                entry("exif", key, &text),
+            ]);
+            let r = import_one(&m).record;
+            assert_eq!(r.params.unwrap().cfg_scale, Some(7.5));
+        }
+    }
+
+    #[test]
+    fn saveimage_plus_wrapper_in_user_comment_is_read() {
+        let text =
+            format!("{{\"prompt\": {GRAPH}, \"workflow\": {{\"nodes\": [], \"links\": []}}}}");
+        let m = meta(vec![entry("exif", "UserComment", &text)]);
+        let r = import_one(&m).record;
+        assert_eq!(r.prompt.unwrap().negative.as_deref(), Some("blurry"));
+    }
+
+    #[test]
+    fn apng_comf_chunk_is_read() {
+        let mut bytes = b"prompt\0".to_vec();
+        bytes.extend_from_slice(GRAPH.as_bytes());
+        let m = meta(vec![Entry {
+            origin: "png:comf".into(),
+            key: "data".into(),
+            value: EntryValue::Bytes(bytes),
+            after_image_data: true,
+            encoding: None,
+        }]);
+        let r = import_one(&m).record;
+        assert_eq!(
+            r.params.unwrap().model.unwrap().name.as_deref(),
+            Some("m.safetensors")
+        );
+        assert!(r.raw[0].base64.is_some());
+    }
+
+    #[test]
+    fn nan_in_the_graph_is_read_leniently_with_a_warning() {
+        let text = GRAPH.replace("\"denoise\":1.0", "\"denoise\":NaN");
+        let m = meta(vec![entry("png:tEXt", "prompt", &text)]);
+        let imported = import_one(&m);
+        assert!(imported.warnings.iter().any(|w| w.contains("NaN")));
+        assert_eq!(imported.record.params.unwrap().steps, Some(20));
+    }
+
+    #[test]
+    fn swarmui_parameters_make_detection_weak() {
+        let m = meta(vec![
+            entry("png:tEXt", "parameters", "{\"sui_image_params\":{}}"),
+            entry("png:tEXt", "prompt", GRAPH),
+        ]);
+        assert_eq!(ComfyUi.detect(&Evidence::new(&m)), Confidence::Weak);
+    }
+
+    #[test]
+    fn non_comfy_metadata_is_not_claimed() {
+        let m = meta(vec![
+            entry("png:tEXt", "parameters", "a cat\nSteps: 20, Seed: 1"),
+            entry("png:tEXt", "prompt", "a cat"),
+            entry("exif", "Make", "Canon"),
+        ]);
+        assert_eq!(ComfyUi.detect(&Evidence::new(&m)), Confidence::No);
+    }
+
+    #[test]
+    fn civitai_graph_is_named_civitai() {
+        let text = GRAPH.replacen('{', "{\"extraMetadata\":\"{}\",", 1);
+        let m = meta(vec![entry("exif", "UserComment", &text)]);
+        let r = import_one(&m).record;
+        assert_eq!(r.generator.unwrap().name, "civitai");
+    }
+}

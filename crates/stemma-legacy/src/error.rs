@@ -1,0 +1,65 @@
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Errors of the legacy importers, the folder scanner and the APNG exporter. Each names the file or the document
+/// it is about.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A settings document is not valid JSON.
+    #[error("{what}: broken JSON: {source}")]
+    Json {
+        what: String,
+        source: serde_json::Error,
+    },
+    /// A settings document is not valid YAML.
+    #[error("{what}: broken YAML: {source}")]
+    Yaml {
+        what: String,
+        source: serde_yaml_ng::Error,
+    },
+    /// A CSV log cannot be read.
+    #[error("{what}: broken CSV: {source}")]
+    Csv { what: String, source: csv::Error },
+    /// The document is of a known kind but does not follow its tool's rules.
+    #[error("{what}: {reason}")]
+    Parse { what: String, reason: String },
+    /// The file is not one this crate knows how to import.
+    #[error("{0}: not a settings file of a supported tool")]
+    Unrecognised(String),
+    /// An A1111 file-name pattern cannot be compiled.
+    #[error("A1111 file-name pattern {pattern:?}: {reason}")]
+    Pattern { pattern: String, reason: String },
+    /// The container layer refused a file.
+    #[error("{path}: {source}")]
+    Container {
+        path: PathBuf,
+        source: stemma_container::Error,
+    },
+    /// The record model refused a value.
+    #[error("record: {0}")]
+    Model(#[from] stemma_model::Error),
+    /// A frame cannot be decoded or encoded.
+    #[error("{path}: image: {reason}")]
+    Image { path: PathBuf, reason: String },
+    /// The frames cannot be assembled into one animation.
+    #[error("APNG export: {0}")]
+    Apng(String),
+}
+
+/// Result with this crate's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
