@@ -7,13 +7,10 @@ from PIL import Image
 
 
 def read_stemma(path):
-    """The record of a PNG as a dict, or None. Pillow reads text chunks before IDAT without decoding pixels."""
-    with Image.open(path) as image:
+    with Image.open(path) as image:  # reads the chunks before IDAT; pixels are not decoded
         text = image.info.get("stemma")
-    if text is None:
-        return None
-    record = json.loads(text)
-    if not str(record.get("stemma", "")).startswith("1."):
+    record = None if text is None else json.loads(text)
+    if record is not None and not str(record.get("stemma", "")).startswith("1."):
         raise ValueError(f"{path}: unsupported stemma version {record.get('stemma')!r}")
     return record
 
