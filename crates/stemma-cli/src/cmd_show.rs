@@ -172,6 +172,9 @@ fn write_record(out: &mut impl Write, record: &Record, view: &FileView) -> io::R
         })
         .unwrap_or_else(|| "unknown".into());
     writeln!(out, "  generator   {generator}  [{origin}]")?;
+    if view.layers.len() > 1 {
+        writeln!(out, "  layers      {} (first used)", view.layers.join(", "))?;
+    }
     if let Some(prompt) = &record.prompt {
         if let Some(p) = &prompt.positive {
             let cut = if prompt.truncated { " [truncated]" } else { "" };

@@ -183,9 +183,7 @@ fn param_value(key: &str, value: &str) -> Value {
 /// `FILE_OR_ID[:relation]` to a parent edge; a file is resolved to its content id.
 fn resolve_parent(spec: &str, limits: &Limits) -> Result<Parent> {
     let (target, relation) = match spec.rsplit_once(':') {
-        Some((t, r)) if !t.is_empty() && is_relation_word(r) && !(t == "sha256") => {
-            (t, r.to_string())
-        }
+        Some((t, r)) if !t.is_empty() && is_relation_word(r) && t != "sha256" => (t, r.to_string()),
         _ => (spec, relation::IMG2IMG.to_string()),
     };
     if let Ok(id) = target.parse::<ContentId>() {

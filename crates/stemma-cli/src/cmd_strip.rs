@@ -1,6 +1,6 @@
 //! `stemma strip`: remove metadata for sharing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
@@ -55,7 +55,7 @@ pub fn run(args: Args) -> Result<u8> {
 }
 
 fn strip_one(
-    file: &PathBuf,
+    file: &Path,
     output: Option<&PathBuf>,
     profile: Profile,
     limits: &Limits,

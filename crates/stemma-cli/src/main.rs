@@ -45,7 +45,7 @@ enum Command {
     /// Show the record of each file (or, without one, what its metadata says and what it holds).
     Show(cmd_show::Args),
     /// Write or update a file's stemma record.
-    Stamp(cmd_stamp::Args),
+    Stamp(Box<cmd_stamp::Args>),
     /// Remove metadata for sharing.
     Strip(cmd_strip::Args),
     /// Print the content ids of each file.
@@ -60,7 +60,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Show(args) => cmd_show::run(args),
-        Command::Stamp(args) => cmd_stamp::run(args),
+        Command::Stamp(args) => cmd_stamp::run(*args),
         Command::Strip(args) => cmd_strip::run(args),
         Command::Id(args) => cmd_id::run(args),
         Command::Verify(args) => cmd_verify::run(args),

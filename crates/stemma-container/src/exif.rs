@@ -127,9 +127,9 @@ impl Tiff<'_> {
 
 /// Strip an optional `Exif\0\0` prefix (also the common `Exif\0` + other byte variant).
 pub fn tiff_part(data: &[u8]) -> &[u8] {
-    if data.starts_with(EXIF_PREFIX) {
-        &data[6..]
-    } else if data.starts_with(b"Exif") && data.len() >= 6 && !data[4..].starts_with(b"II") {
+    // `Exif\0\0`, and the `Exif\0` + other byte variant some writers produce.
+    let prefixed = data.starts_with(b"Exif") && data.len() >= 6 && !data[4..].starts_with(b"II");
+    if prefixed {
         &data[6..]
     } else {
         data
@@ -432,6 +432,8 @@ pub fn build(tags: &[TextTag]) -> Vec<u8> {
         }
     }
     if !exif.is_empty() {
+        // ExifVersion is required in every Exif IFD.
+        exif.push((0x9000, 7, b"0232".to_vec()));
         ifd0.push((EXIF_IFD, 4, vec![0; 4]));
     }
     ifd0.sort_by_key(|e| e.0);

@@ -414,16 +414,12 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
     let xmp_index = parsed.blocks.iter().position(|b| is_xmp(file, b));
     let existing: Option<String> = xmp_index
         .map(|i| String::from_utf8_lossy(xmp_packet(file, &parsed.blocks[i])).into_owned());
-    let mut base = existing.clone();
-    if touch_stemma {
-        if let Some(p) = &existing {
-            match xmp::remove_stemma(p, limits)? {
-                xmp::Removed::Nothing => {}
-                xmp::Removed::WholePacket(_) => base = None,
-                xmp::Removed::Packet(rest, _) => base = Some(rest),
-            }
-        }
-    }
+    let base = xmp::after_removal(
+        existing.as_deref(),
+        touch_stemma && !strip_all,
+        !matches!(edit.record, RecordChange::Keep),
+        limits,
+    )?;
     let new_packet = match &edit.record {
         RecordChange::Set(json) => {
             let source = if strip_all { None } else { existing.as_deref() };

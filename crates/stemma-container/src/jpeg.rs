@@ -717,16 +717,12 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
         .as_deref()
         == Some("new");
     // The packet after removing stemma's part (None: no packet remains).
-    let mut base_packet: Option<String> = existing_packet.clone();
-    if touch_stemma {
-        if let Some(p) = &existing_packet {
-            match xmp::remove_stemma(p, limits)? {
-                xmp::Removed::Nothing => {}
-                xmp::Removed::WholePacket(_) => base_packet = None,
-                xmp::Removed::Packet(rest, _) => base_packet = Some(rest),
-            }
-        }
-    }
+    let base_packet = xmp::after_removal(
+        existing_packet.as_deref(),
+        touch_stemma && !strip_all,
+        !matches!(edit.record, RecordChange::Keep),
+        limits,
+    )?;
     // New XMP to write.
     let mut new_exif: Option<Vec<u8>> = None;
     let write = match &edit.record {

@@ -646,7 +646,7 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
         .chunks
         .iter()
         .find(|c| is_record_chunk(file, c))
-        .and_then(|c| decode(c))
+        .and_then(&decode)
         .map(|t| t.text);
     let old_a1111 = old_record
         .as_deref()
@@ -670,16 +670,12 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
         .and_then(|i| decode(&list.chunks[i]))
         .map(|t| t.text);
     // The packet left after removing stemma's part (None: none remains).
-    let mut base_xmp = existing_xmp.clone();
-    if touch_stemma {
-        if let Some(p) = &existing_xmp {
-            match xmp::remove_stemma(p, limits)? {
-                xmp::Removed::Nothing => {}
-                xmp::Removed::WholePacket(_) => base_xmp = None,
-                xmp::Removed::Packet(rest, _) => base_xmp = Some(rest),
-            }
-        }
-    }
+    let base_xmp = xmp::after_removal(
+        existing_xmp.as_deref(),
+        touch_stemma && !strip_all,
+        !matches!(edit.record, RecordChange::Keep),
+        limits,
+    )?;
     let new_record = match &edit.record {
         RecordChange::Set(json) => {
             let compress = json.len() > COMPRESS_RECORD_ABOVE;

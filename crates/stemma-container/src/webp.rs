@@ -341,13 +341,11 @@ fn scan(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
                     meta.height = Some(u24(&p[7..10]) + 1);
                 }
             }
-            b"VP8 " | b"VP8L" => {
-                if meta.width.is_none() {
-                    let p = window.get(pos + 8, 10)?.to_vec();
-                    if let Some((w, h, _)) = bitstream_size(&fourcc, &p) {
-                        meta.width = Some(w);
-                        meta.height = Some(h);
-                    }
+            b"VP8 " | b"VP8L" if meta.width.is_none() => {
+                let p = window.get(pos + 8, 10)?.to_vec();
+                if let Some((w, h, _)) = bitstream_size(&fourcc, &p) {
+                    meta.width = Some(w);
+                    meta.height = Some(h);
                 }
             }
             b"ANMF" => frames = frames.saturating_add(1),
@@ -447,16 +445,12 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
     };
     let exif_was_new = marker("exif").as_deref() == Some("new");
     let webp_marker = marker("webp");
-    let mut base_packet = existing_packet.clone();
-    if touch_stemma {
-        if let Some(p) = &existing_packet {
-            match xmp::remove_stemma(p, limits)? {
-                xmp::Removed::Nothing => {}
-                xmp::Removed::WholePacket(_) => base_packet = None,
-                xmp::Removed::Packet(rest, _) => base_packet = Some(rest),
-            }
-        }
-    }
+    let base_packet = xmp::after_removal(
+        existing_packet.as_deref(),
+        touch_stemma && !strip_all,
+        !matches!(edit.record, RecordChange::Keep),
+        limits,
+    )?;
     let mut new_exif: Option<Vec<u8>> = None;
     let new_packet = match &edit.record {
         RecordChange::Set(json) => {

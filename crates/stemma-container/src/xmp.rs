@@ -181,10 +181,17 @@ pub fn parse(packet: &str, limits: &Limits) -> Result<XmpDoc> {
                 let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 let is_rdf = ns.as_deref() == Some(RDF_NS);
                 let is_meta = ns.as_deref() == Some(X_NS);
+                // The parent property element now has element content: its text was layout.
+                if let Some(parent) = stack.last_mut() {
+                    parent.has_children = true;
+                    parent.pending.clear();
+                }
                 let mut open = Open {
                     rdf_local: is_rdf.then(|| local.clone()),
                     property: None,
                     stemma_desc: false,
+                    has_children: false,
+                    pending: String::new(),
                 };
                 if is_rdf && local == "Description" && declares_stemma(e) {
                     open.stemma_desc = true;
@@ -238,6 +245,11 @@ pub fn parse(packet: &str, limits: &Limits) -> Result<XmpDoc> {
             }
             Event::End(_) => {
                 if let Some(open) = stack.pop() {
+                    if let (Some(idx), false) = (open.property, open.has_children) {
+                        if !open.pending.is_empty() {
+                            doc.properties[idx].values.push(open.pending);
+                        }
+                    }
                     let here = usize::try_from(reader.buffer_position()).unwrap_or(0);
                     if open.stemma_desc {
                         if let Some(start) = stemma_desc_start.take() {
@@ -253,11 +265,11 @@ pub fn parse(packet: &str, limits: &Limits) -> Result<XmpDoc> {
                 let text = t
                     .xml_content()
                     .map_err(|e| xmp_error(e.to_string(), before as u64))?;
-                push_text(&stack, &mut doc, &text);
+                push_text(&mut stack, &mut doc, &text);
             }
             Event::CData(t) => {
                 let text = String::from_utf8_lossy(&t.into_inner()).into_owned();
-                push_text(&stack, &mut doc, &text);
+                push_text(&mut stack, &mut doc, &text);
             }
             Event::GeneralRef(r) => {
                 let text = if r.is_char_ref() {
@@ -279,7 +291,7 @@ pub fn parse(packet: &str, limits: &Limits) -> Result<XmpDoc> {
                         }
                     }
                 };
-                push_text(&stack, &mut doc, &text);
+                push_text(&mut stack, &mut doc, &text);
             }
             Event::Eof => break,
             _ => {}
@@ -308,26 +320,35 @@ struct Open {
     property: Option<usize>,
     /// True for stemma's own description.
     stemma_desc: bool,
+    /// True once a child element opened (the element's text is then layout).
+    has_children: bool,
+    /// Text of a simple property, until its end tag.
+    pending: String,
 }
 
 fn current_property(stack: &[Open]) -> Option<usize> {
     stack.iter().rev().find_map(|o| o.property)
 }
 
-fn push_text(stack: &[Open], doc: &mut XmpDoc, text: &str) {
+fn push_text(stack: &mut [Open], doc: &mut XmpDoc, text: &str) {
     let Some(idx) = current_property(stack) else {
         return;
     };
-    let prop = &mut doc.properties[idx];
-    // Whitespace between child elements is layout, not a value.
-    if prop.values.is_empty() {
-        if text.trim().is_empty() {
-            return;
+    let Some(innermost) = stack.last_mut() else {
+        return;
+    };
+    if innermost.rdf_local.as_deref() == Some("li") {
+        // An array item: its text is one value.
+        let prop = &mut doc.properties[idx];
+        if prop.values.is_empty() {
+            prop.values.push(String::new());
         }
-        prop.values.push(String::new());
-    }
-    if let Some(last) = prop.values.last_mut() {
-        last.push_str(text);
+        if let Some(last) = prop.values.last_mut() {
+            last.push_str(text);
+        }
+    } else if innermost.property == Some(idx) && !innermost.has_children {
+        // A simple property: kept until its end tag, dropped if element content follows.
+        innermost.pending.push_str(text);
     }
 }
 
@@ -494,6 +515,30 @@ fn markers_of(description: &str, limits: &Limits) -> Result<Vec<(String, String)
     Ok(out)
 }
 
+/// The packet that remains after an edit removes stemma's description: `None` when nothing remains. A packet
+/// that cannot be parsed is not stemma's and is kept as it is, except when `strict` (a record is being merged
+/// into it), where the parse error is returned.
+pub(crate) fn after_removal(
+    existing: Option<&str>,
+    touch_stemma: bool,
+    strict: bool,
+    limits: &Limits,
+) -> Result<Option<String>> {
+    let Some(p) = existing else {
+        return Ok(None);
+    };
+    if !touch_stemma {
+        return Ok(Some(p.to_string()));
+    }
+    match remove_stemma(p, limits) {
+        Ok(Removed::Nothing) => Ok(Some(p.to_string())),
+        Ok(Removed::WholePacket(_)) => Ok(None),
+        Ok(Removed::Packet(rest, _)) => Ok(Some(rest)),
+        Err(e) if strict => Err(e),
+        Err(_) => Ok(Some(p.to_string())),
+    }
+}
+
 /// Merge stemma's properties into an optional existing packet. Mirrors the packet already carries (outside
 /// stemma's description) are not written twice; any earlier stemma description is replaced, keeping its markers
 /// (so that a strip restores the state before the FIRST stamp). `packet="new"` marks a packet stemma created.
@@ -509,7 +554,7 @@ pub fn merge(
             all.push(("packet", "new".into()));
         }
         for (k, v) in old {
-            if let Some(name) = KNOWN_MARKERS.iter().find(|n| **n == k) {
+            if let Some(name) = CARRIED_MARKERS.iter().find(|n| **n == k) {
                 if !all.iter().any(|(n, _)| n == name) {
                     all.push((name, v.clone()));
                 }
@@ -522,6 +567,8 @@ pub fn merge(
                 }
             }
         }
+        // One order whatever the history, so that re-stamping is stable.
+        all.sort_by_key(|(k, _)| KNOWN_MARKERS.iter().position(|n| n == k));
         all
     };
     let Some(packet) = existing else {
@@ -547,9 +594,12 @@ pub fn merge(
     )
 }
 
-/// Marker attributes stemma understands; kept across re-stamping so that the first state is what a strip
-/// restores.
+/// Marker attributes stemma understands.
 pub const KNOWN_MARKERS: &[&str] = &["packet", "webp", "exif", "extended"];
+
+/// Markers that describe the file before the FIRST stamp and are kept when the record is replaced; the others
+/// (`exif="new"`, `extended="<GUID>"`) describe what the current stamp wrote.
+const CARRIED_MARKERS: &[&str] = &["packet", "webp"];
 
 /// Read a marker of stemma's description, if the packet has one.
 pub fn marker(packet: &str, name: &str, limits: &Limits) -> Option<String> {
@@ -608,7 +658,13 @@ mod tests {
 <x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
 <rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:d="http://purl.org/dc/elements/1.1/" xmp:CreatorTool="Tool &amp; Co">
 <d:description><rdf:Alt><rdf:li xml:lang="x-default">a cat &lt;3</rdf:li></rdf:Alt></d:description>
-<d:subject><rdf:Bag><rdf:li>one</rdf:li><rdf:li>two</rdf:li></rdf:Bag></d:subject>
+<d:subject>
+  <rdf:Bag>
+    <rdf:li>one</rdf:li>
+    <rdf:li>two</rdf:li>
+  </rdf:Bag>
+</d:subject>
+<d:format> spaced </d:format>
 </rdf:Description></rdf:RDF></x:xmpmeta>
 <?xpacket end="w"?>"#;
 
@@ -618,6 +674,7 @@ mod tests {
         assert_eq!(doc.get("xmp:CreatorTool"), Some("Tool & Co"));
         assert_eq!(doc.get("dc:description"), Some("a cat <3"));
         assert_eq!(doc.values("dc:subject"), vec!["one", "two"]);
+        assert_eq!(doc.get("dc:format"), Some(" spaced "));
         assert!(doc.rdf_end.is_some());
     }
 
@@ -628,7 +685,7 @@ mod tests {
                 prefix: "stemma",
                 ns: STEMMA_NS,
                 name: "record",
-                value: "{\"a\":\"<&>\r\n\"}".into(),
+                value: "{\"a\":\"< & >\r\n\"}".into(),
                 lang_alt: false,
             },
             XmpValue {
@@ -641,7 +698,7 @@ mod tests {
         ];
         let merged = merge(Some(SAMPLE), &values, &[], &Limits::DEFAULT).unwrap();
         let doc = parse(&merged, &Limits::DEFAULT).unwrap();
-        assert_eq!(doc.record(), Some("{\"a\":\"<&>\r\n\"}"));
+        assert_eq!(doc.record(), Some("{\"a\":\"< & >\r\n\"}"));
         // The existing description wins; no duplicate.
         assert_eq!(doc.values("dc:description"), vec!["a cat <3"]);
         let again = merge(Some(&merged), &values, &[], &Limits::DEFAULT).unwrap();

@@ -220,6 +220,14 @@ fn jpeg_with_exif_comment_and_trailer_round_trip() {
         .edit(&file, &Edit::set_record(RECORD.into()), &Limits::DEFAULT)
         .unwrap();
     assert!(stamped.ends_with(b"TRAILING"));
+    // The XMP APP1 comes after the existing APP0 and Exif APP1, before the frame.
+    let labels: Vec<String> = scan(Format::Jpeg, &stamped)
+        .blocks
+        .iter()
+        .map(|b| b.label.clone().unwrap_or_else(|| b.kind.clone()))
+        .collect();
+    let at = |l: &str| labels.iter().position(|x| x == l).unwrap();
+    assert!(at("XMP") > at("Exif") && at("XMP") > at("JFIF") && at("XMP") < at("DQT"));
 }
 
 #[test]
@@ -325,7 +333,22 @@ fn big_record_goes_to_extended_xmp_and_back() {
         .blocks
         .iter()
         .all(|b| b.label.as_deref() != Some("ExtendedXMP")));
-    for f in [&stamped, &small] {
+    // Re-stamping with another big record replaces the extended segments (new GUID).
+    let record2 = record.replace("a duck", "a goose");
+    let big2 = h
+        .edit(&stamped, &Edit::set_record(record2.clone()), &l)
+        .unwrap();
+    let meta2 = scan(Format::Jpeg, &big2);
+    assert_eq!(meta2.record_json.as_deref(), Some(record2.as_str()));
+    assert_eq!(
+        meta2
+            .blocks
+            .iter()
+            .filter(|b| b.label.as_deref() == Some("ExtendedXMP"))
+            .count(),
+        ext
+    );
+    for f in [&stamped, &small, &big2] {
         assert!(h.edit(f, &Edit::strip(StripProfile::Stemma), &l).unwrap() == original);
     }
 }
@@ -355,6 +378,19 @@ fn a1111_and_windows_mirrors() {
         assert_eq!(decode(&stamped), decode(&original));
         let again = h.edit(&stamped, &edit, &l).unwrap();
         assert!(again == stamped, "{format:?}");
+        // Re-stamping without the EXIF mirrors drops the EXIF stemma created.
+        let plain = h
+            .edit(&stamped, &Edit::set_record(RECORD.into()), &l)
+            .unwrap();
+        let m = scan(format, &plain);
+        assert_eq!(m.text("UserComment"), None, "{format:?}");
+        assert_eq!(m.record_json.as_deref(), Some(RECORD));
+        assert!(
+            h.edit(&plain, &Edit::strip(StripProfile::Stemma), &l)
+                .unwrap()
+                == original
+        );
+        assert!(h.check(&plain, &l).unwrap().is_empty(), "{format:?}");
         assert!(
             h.edit(&stamped, &Edit::strip(StripProfile::Stemma), &l)
                 .unwrap()
@@ -473,4 +509,139 @@ fn truncated_files_are_errors_not_panics() {
             let _ = h.check(part, &l);
         }
     }
+}
+
+fn riff(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
+    let mut body = b"WEBP".to_vec();
+    for (fcc, data) in chunks {
+        body.extend_from_slice(*fcc);
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            body.push(0);
+        }
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+#[test]
+fn lossy_and_alpha_webp_headers_give_the_vp8x_canvas_and_flags() {
+    let l = Limits::DEFAULT;
+    let h = handler(Format::Webp);
+    // A lossy frame header: key frame tag, start code, 300x200 (odd payload size, so a padding byte).
+    let mut vp8 = vec![0x50, 0x01, 0x00, 0x9D, 0x01, 0x2A];
+    vp8.extend_from_slice(&300u16.to_le_bytes());
+    vp8.extend_from_slice(&200u16.to_le_bytes());
+    vp8.extend_from_slice(&[1, 2, 3]);
+    // A lossless header: 0x2F, 14-bit width-1, 14-bit height-1, alpha bit set.
+    let bits: u32 = 99 | (49 << 14) | (1 << 28);
+    let mut vp8l = vec![0x2F];
+    vp8l.extend_from_slice(&bits.to_le_bytes());
+    vp8l.extend_from_slice(&[0, 0, 0]);
+    for (fcc, data, w, hgt, alpha) in [
+        (b"VP8 ", vp8, 300u32, 200u32, false),
+        (b"VP8L", vp8l, 100, 50, true),
+    ] {
+        let file = riff(&[(fcc, data)]);
+        assert_eq!(scan(Format::Webp, &file).width, Some(w));
+        let stamped = h.edit(&file, &Edit::set_record(RECORD.into()), &l).unwrap();
+        let m = scan(Format::Webp, &stamped);
+        assert_eq!((m.width, m.height), (Some(w), Some(hgt)));
+        assert_eq!(m.record_json.as_deref(), Some(RECORD));
+        assert_eq!(&stamped[12..16], b"VP8X");
+        let flags = stamped[20];
+        assert_eq!(flags & webp::FLAG_ALPHA != 0, alpha);
+        assert_ne!(flags & webp::FLAG_XMP, 0);
+        assert_eq!(flags & webp::FLAG_EXIF, 0);
+        assert!(h.check(&stamped, &l).unwrap().is_empty());
+        assert!(
+            h.edit(&stamped, &Edit::strip(StripProfile::Stemma), &l)
+                .unwrap()
+                == file
+        );
+        // strip --profile all of the stamped file: extended form without metadata flags.
+        let bare = h
+            .edit(&stamped, &Edit::strip(StripProfile::All), &l)
+            .unwrap();
+        assert_eq!(bare[20] & (webp::FLAG_XMP | webp::FLAG_EXIF), 0);
+        assert!(h.check(&bare, &l).unwrap().is_empty());
+    }
+}
+
+#[test]
+fn animated_gif_keeps_frames_loop_and_comment() {
+    use image::codecs::gif::{GifEncoder, Repeat};
+    use image::{Delay, Frame};
+    let mut bytes = Vec::new();
+    {
+        let mut enc = GifEncoder::new(&mut bytes);
+        enc.set_repeat(Repeat::Infinite).unwrap();
+        for i in 0..3u8 {
+            let img = RgbaImage::from_pixel(5, 4, image::Rgba([i * 80, 10, 10, 255]));
+            enc.encode_frame(Frame::from_parts(
+                img,
+                0,
+                0,
+                Delay::from_numer_denom_ms(100, 1),
+            ))
+            .unwrap();
+        }
+    }
+    // A comment extension before the trailer.
+    let trailer = bytes.pop().unwrap();
+    assert_eq!(trailer, 0x3B);
+    bytes.extend_from_slice(&[0x21, 0xFE, 5, b'h', b'e', b'l', b'l', b'o', 0, 0x3B]);
+    let meta = scan(Format::Gif, &bytes);
+    assert_eq!(meta.frames, Some(3));
+    assert_eq!(meta.text("comment"), Some("hello"));
+    let h = handler(Format::Gif);
+    let l = Limits::DEFAULT;
+    let stamped = h
+        .edit(&bytes, &Edit::set_record(RECORD.into()), &l)
+        .unwrap();
+    assert_pieces_kept(Format::Gif, &bytes, &stamped);
+    let m = scan(Format::Gif, &stamped);
+    assert_eq!(m.frames, Some(3));
+    assert_eq!(m.record_json.as_deref(), Some(RECORD));
+    // The XMP extension sits just before the trailer.
+    let tail = &stamped[stamped.len() - 259..];
+    assert_eq!(tail[258], 0x3B);
+    assert_eq!(&tail[..258], gif::magic_trailer().as_slice());
+    assert!(
+        h.edit(&stamped, &Edit::strip(StripProfile::Stemma), &l)
+            .unwrap()
+            == bytes
+    );
+    let bare = h
+        .edit(&stamped, &Edit::strip(StripProfile::All), &l)
+        .unwrap();
+    let m = scan(Format::Gif, &bare);
+    assert!(m.entries.is_empty());
+    assert!(m
+        .blocks
+        .iter()
+        .any(|b| b.label.as_deref() == Some("NETSCAPE2.0")));
+    assert_eq!(m.frames, Some(3));
+}
+
+#[test]
+fn png_exif_chunk_gives_exif_entries() {
+    use stemma_container::exif::{build, TextTag};
+    let p = encode(ImageFormat::Png);
+    let mut file = p[..33].to_vec();
+    let block = build(&[
+        TextTag::UserComment("Steps: 20, Seed: 7".into()),
+        TextTag::ImageDescription("desc".into()),
+    ]);
+    file.extend_from_slice(&png::encode_chunk(png::EXIF, &block));
+    file.extend_from_slice(&p[33..]);
+    let meta = scan(Format::Png, &file);
+    assert!(meta.entries.iter().any(|e| e.origin == "png:eXIf"));
+    let exif: Vec<_> = meta.entries.iter().filter(|e| e.origin == "exif").collect();
+    assert_eq!(exif.len(), 2);
+    assert_eq!(meta.text("UserComment"), Some("Steps: 20, Seed: 7"));
+    assert_eq!(meta.text("ImageDescription"), Some("desc"));
 }

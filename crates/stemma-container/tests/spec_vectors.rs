@@ -15,6 +15,7 @@ fn vectors_dir() -> PathBuf {
 
 /// A small PNG made chunk by chunk: `colour` 6 = RGBA, 3 = palette, 0 = grey; `extra_before`/`extra_after` are
 /// whole chunks placed before and after IDAT.
+#[allow(clippy::too_many_arguments)]
 fn png(
     width: u32,
     height: u32,

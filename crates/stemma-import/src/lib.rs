@@ -7,10 +7,12 @@
 mod dialects;
 mod error;
 mod evidence;
+mod table;
 
 pub use dialects::IMPORTERS;
 pub use error::{Error, Result};
 pub use evidence::Evidence;
+pub use table::{dialect_rows, dialects_markdown, DialectRow};
 
 use stemma_model::Record;
 

@@ -305,9 +305,9 @@ pub static PATTERNS: &[FilenamePattern] = &[
         &[("ns", F::Batch), ("run", F::Run)]).weak().src("§2.3: {base_name}_settings.txt"),
     pat("pytti-backup", Tool::Pytti, K::Backup, r"^(?P<ns>.+?)(?:\((?P<run>\d+)\))?_(?P<n>\d+)\.bak$",
         &[("ns", F::Batch), ("run", F::Run), ("n", F::FrameFrom1)]).src("§2.3: backup/{ns}/{base_name}_{n}.bak"),
-    pat("pytti-frame", Tool::Pytti, K::Frame, r"^(?P<ns>.+?)(?:\((?P<run>\d+)\))?_(?P<n>[1-9]\d*)\.png$",
+    pat("pytti-frame", Tool::Pytti, K::Frame, r"^(?P<ns>.+?)(?:\((?P<run>\d+)\))?_(?P<n>[1-9]\d{0,5})\.png$",
         &[("ns", F::Batch), ("run", F::Run), ("n", F::FrameFrom1)]).weak()
-        .src("§2.3: images_out/{ns}/{ns}[(k)]_{n}.png, n from 1, unpadded"),
+        .src("§2.3: images_out/{ns}/{ns}[(k)]_{n}.png, n from 1, unpadded (a count of saved images: at most 6 digits)"),
     // --- AUTOMATIC1111 (§6) ---
     pat("a1111-grid-folder", Tool::A1111, K::Grid,
         r"^grid-(?P<n>\d{4})(?:-(?P<seed>-?\d+)-(?P<prompt>.+?))?\.(?P<ext>png|jpe?g|webp)$",

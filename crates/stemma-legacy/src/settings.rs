@@ -40,7 +40,11 @@ pub enum SeedRule {
     Fixed { seed: String },
     /// Generated frame `g` (= frame / cadence) uses `base + g / every` (Disco animation: +1 per frame; Deforum
     /// `iter` with `seed_iter_N`). Frames between cadence steps have no seed of their own.
-    Increment { base: String, every: u64, cadence: u64 },
+    Increment {
+        base: String,
+        every: u64,
+        cadence: u64,
+    },
     /// Only the first image has this seed (Disco still batches are not re-seeded per image).
     FirstOnly { seed: String },
     /// The seed cannot be derived (random seed, `-1`, an unresolved expression, a schedule).
@@ -97,7 +101,7 @@ pub struct RunSettings {
     /// Deforum: the timestring of the run this file resumes (`resume_from_timestring: true`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resumes: Option<String>,
-    /// Pytti: the first saved image number is 1 (frame = n − 1).
+    /// What the file lacks or what was assumed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
@@ -506,8 +510,10 @@ pub fn parse_pytti_prompt(prompt: &str) -> PromptPart {
                 .insert("mask".into(), Value::String(mask.trim().to_string()));
         }
         if let Some(cutoff) = w.get(2) {
-            part.unknown
-                .insert("mask_cutoff".into(), Value::String(cutoff.trim().to_string()));
+            part.unknown.insert(
+                "mask_cutoff".into(),
+                Value::String(cutoff.trim().to_string()),
+            );
         }
     }
     if let Some(stop) = fields.get(2) {
@@ -703,7 +709,12 @@ pub fn import_pytti_yaml(name: &str, text: &str) -> Result<RunSettings> {
     })?;
     let mut s = RunSettings::new(Tool::Pytti, "pytti-yaml", data, Some(name))?;
     pytti_common(&mut s, &obj);
-    if let Some(mode) = s.params.extra.get("animation_mode").and_then(|m| m.as_str()) {
+    if let Some(mode) = s
+        .params
+        .extra
+        .get("animation_mode")
+        .and_then(|m| m.as_str())
+    {
         if !matches!(mode, "off" | "2D" | "3D" | "Video Source") {
             s.warnings
                 .push(format!("animation_mode {mode:?} is not one pytti accepts"));
@@ -834,13 +845,25 @@ pub fn import_deforum(name: &str, text: &str) -> Result<RunSettings> {
     ]
     .iter()
     .any(|k| obj.contains_key(*k));
-    s.variant = Some(if extension { "deforum-a1111" } else { "deforum-colab" }.into());
+    s.variant = Some(
+        if extension {
+            "deforum-a1111"
+        } else {
+            "deforum-colab"
+        }
+        .into(),
+    );
     let ts = DEFORUM_NAME
         .as_ref()
         .and_then(|re| re.captures(name))
         .and_then(|c| c.name("ts"))
         .map(|m| m.as_str().to_string())
-        .or_else(|| as_str(obj.get("timestring")).map(str::to_string));
+        .or_else(|| as_str(obj.get("timestring")).map(str::to_string))
+        .or_else(|| {
+            let batch = as_str(obj.get("batch_name"))?;
+            let digits: String = batch.chars().filter(char::is_ascii_digit).collect();
+            (digits.len() == 14 && batch.contains(&digits)).then_some(digits)
+        });
     if let Some(ts) = &ts {
         s.run_id = Some(format!("deforum:{ts}"));
     }
@@ -879,10 +902,15 @@ pub fn import_deforum(name: &str, text: &str) -> Result<RunSettings> {
             let (frame, text) = if inverted {
                 (v.as_str().and_then(|v| v.parse().ok()), k.clone())
             } else {
-                (k.trim().parse::<u64>().ok(), v.as_str().unwrap_or("").to_string())
+                (
+                    k.trim().parse::<u64>().ok(),
+                    v.as_str().unwrap_or("").to_string(),
+                )
             };
             let Some(frame) = frame else {
-                s.warnings.push(format!("prompt key {k:?} is not a frame number (Parseq or an expression)"));
+                s.warnings.push(format!(
+                    "prompt key {k:?} is not a frame number (Parseq or an expression)"
+                ));
                 continue;
             };
             let (pos, neg) = split_deforum_neg(&text);
@@ -899,7 +927,8 @@ pub fn import_deforum(name: &str, text: &str) -> Result<RunSettings> {
                 " ",
             )
             .unwrap_or_default();
-            let negative = join_prompt(neg, &common_neg, ", ");
+            // args.py: f"{positive} {prompt} {'' if '--neg' in prompt else '--neg'} {negative}".
+            let negative = join_prompt(neg, &common_neg, " ");
             schedule.push(ScheduleEntry {
                 start_frame: frame,
                 positive,
@@ -939,7 +968,12 @@ pub fn import_deforum(name: &str, text: &str) -> Result<RunSettings> {
             ..ModelRef::default()
         });
     }
-    for key in ["animation_mode", "seed_behavior", "diffusion_cadence", "max_frames"] {
+    for key in [
+        "animation_mode",
+        "seed_behavior",
+        "diffusion_cadence",
+        "max_frames",
+    ] {
         if let Some(v) = obj.get(key) {
             p.extra.insert(key.to_string(), v.clone());
         }
@@ -953,15 +987,14 @@ pub fn import_deforum(name: &str, text: &str) -> Result<RunSettings> {
             .get("frame_interpolation_slow_mo_enabled")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        s.interpolation = as_u64(obj.get("frame_interpolation_x_amount")).map(|factor| {
-            InterpolationSettings {
+        s.interpolation =
+            as_u64(obj.get("frame_interpolation_x_amount")).map(|factor| InterpolationSettings {
                 engine: engine.to_string(),
                 factor,
                 slow_mo: slow
                     .then(|| as_u64(obj.get("frame_interpolation_slow_mo_amount")))
                     .flatten(),
-            }
-        });
+            });
     }
     let behavior = as_str(obj.get("seed_behavior")).unwrap_or("iter");
     let cadence = if s.animated == Some(true) {

@@ -12,8 +12,8 @@ use serde_json::Value;
 use stemma_container::Entry;
 use stemma_model::{relation, Parent, Settings};
 
-use super::helpers::{new_record, raw_entries};
-use super::infotext::{looks_like_infotext, Infotext};
+use super::helpers::{new_record, put_extra, raw_entries};
+use super::infotext::{looks_like_infotext, parse_param_line, Infotext};
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
 
 /// The A1111-family importer.
@@ -46,6 +46,9 @@ const FORKS: &[(&str, &str)] = &[
     (r"^(?i:stability ?matrix)", "stabilitymatrix"),
 ];
 
+/// PNG text keys of the Extras (postprocessing) tab's own infotext.
+const POSTPROCESSING_KEYS: &[&str] = &["postprocessing", "extras"];
+
 /// `App:` values → generator id.
 const APPS: &[(&str, &str)] = &[("SD.Next", "sdnext")];
 
@@ -57,6 +60,18 @@ const MARKER_KEYS: &[(&str, &str)] = &[
 
 static FORK_RES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     FORKS
+        .iter()
+        .filter_map(|(re, id)| Regex::new(re).ok().map(|r| (r, *id)))
+        .collect()
+});
+
+/// File names only one producer writes → generator id. kohya sd-scripts training samples:
+/// `<output>_e<epoch:06>_<index:02>_<YYYYmmddHHMMSS>.png` (or `_<steps:06>_…`), A1111 text in Exif UserComment
+/// (generators.md §12).
+const FILE_NAMES: &[(&str, &str)] = &[(r"_e?\d{6}_\d{2}_\d{14}\.[A-Za-z]+$", "kohya")];
+
+static FILE_NAME_RES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    FILE_NAMES
         .iter()
         .filter_map(|(re, id)| Regex::new(re).ok().map(|r| (r, *id)))
         .collect()
@@ -118,6 +133,11 @@ pub(crate) fn identify(info: &Infotext, evidence: &Evidence) -> (&'static str, O
         }
         return ("a1111", version);
     }
+    if let Some(name) = evidence.file_name {
+        if let Some((_, id)) = FILE_NAME_RES.iter().find(|(re, _)| re.is_match(name)) {
+            return (id, None);
+        }
+    }
     // A1111 and its forks always write `Version:` since v1.0 and draw random seeds below 2^32
     // (`random.randrange(4294967294)`); a versionless text with a 64-bit seed comes from a ComfyUI saver node
     // (SaveImageWithMetaData, generators.md §3.5).
@@ -159,6 +179,18 @@ pub(crate) fn infotext_record(evidence: &Evidence, text: &str, dialect: &'static
             ..Parent::default()
         });
     }
+    // The Extras tab re-saves the source's `parameters` and adds its own line under `postprocessing` (older
+    // versions: `extras`).
+    for e in evidence
+        .entries()
+        .filter(|e| e.origin.starts_with("png:") && POSTPROCESSING_KEYS.contains(&e.key.as_str()))
+    {
+        if let Some(t) = e.value.as_text() {
+            let pairs: serde_json::Map<String, Value> =
+                parse_param_line(t.trim()).0.into_iter().collect();
+            put_extra(&mut record.params_mut().extra, &e.key, Value::Object(pairs));
+        }
+    }
     record.settings = Some(Settings {
         format: Some("a1111-infotext".into()),
         data: Some(info.settings_data()),
@@ -187,7 +219,7 @@ impl Importer for A1111 {
         ID
     }
     fn describe(&self) -> &'static str {
-        "AUTOMATIC1111 and forks (Forge, Forge Classic, Forge Neo, reForge, EasyReforge, SD.Next), Civitai (A1111 backend), other A1111-style text"
+        "AUTOMATIC1111 and forks (Forge, Forge Classic, Forge Neo, reForge, EasyReforge, SD.Next), Civitai (A1111 backend), kohya samples, ComfyUI saver nodes, other A1111-style text"
     }
     fn detection_rule(&self) -> &'static str {
         "A1111 infotext (a `Steps:` parameter line) in PNG text `parameters`, Exif UserComment, GIF comment or .txt sidecar; fork from `Version:`/`App:`"
@@ -302,6 +334,59 @@ mod tests {
         assert_eq!(A1111.detect(&Evidence::new(&m)), Confidence::No);
         let m = meta(&[("png:iTXt", "Comment", "GIMPで再保存しただけ")]);
         assert_eq!(A1111.detect(&Evidence::new(&m)), Confidence::No);
+    }
+
+    #[test]
+    fn kohya_sample_file_name() {
+        let m = meta(&[(
+            "exif",
+            "UserComment",
+            "p\nSteps: 20, Seed: 1, Sampler: Euler a",
+        )]);
+        let ev = Evidence {
+            metadata: &m,
+            file_name: Some("Elysian_e000001_02_20250321072508.png"),
+            file: None,
+        };
+        assert_eq!(
+            A1111.import(&ev).unwrap().record.generator.unwrap().name,
+            "kohya"
+        );
+        let ev = Evidence {
+            metadata: &m,
+            file_name: Some("00001-1234.png"),
+            file: None,
+        };
+        assert_eq!(
+            A1111.import(&ev).unwrap().record.generator.unwrap().name,
+            "a1111"
+        );
+    }
+
+    #[test]
+    fn postprocessing_and_sidecar() {
+        let m = meta(&[
+            (
+                "png:tEXt",
+                "parameters",
+                "p\nSteps: 20, Seed: 1, Version: v1.10.1",
+            ),
+            (
+                "png:tEXt",
+                "postprocessing",
+                "Postprocess upscale by: 2, Postprocess upscaler: R-ESRGAN 4x+",
+            ),
+        ]);
+        let r = A1111.import(&Evidence::new(&m)).unwrap().record;
+        let extra = r.params.unwrap().extra;
+        assert_eq!(extra["postprocessing"]["Postprocess upscale by"], "2");
+        let m = meta(&[(
+            "file:00001-1.txt",
+            "text",
+            "p\nNegative prompt: n\nSteps: 20, Seed: 1\n",
+        )]);
+        let r = A1111.import(&Evidence::new(&m)).unwrap().record;
+        assert_eq!(r.prompt.unwrap().negative.as_deref(), Some("n"));
     }
 
     #[test]

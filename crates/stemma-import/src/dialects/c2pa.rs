@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use stemma_container::{Entry, Value as EntryValue};
 use stemma_model::Settings;
 
-use super::helpers::{new_record, raw_entries};
+use super::helpers::{new_record, put_extra, raw_entries};
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
 
 /// The C2PA importer.
@@ -423,7 +423,14 @@ impl Importer for C2pa {
         })?;
         let prov = provenance(&bytes);
         let name = prov.producer_id().unwrap_or("c2pa");
-        let mut record = new_record(name, None, ID);
+        // The version of the generating software agent (the claim generator is the signing library, whose
+        // version stays in `params.extra`).
+        let version = prov
+            .actions
+            .iter()
+            .find_map(|a| a.pointer("/softwareAgent/version").and_then(Value::as_str))
+            .map(str::to_string);
+        let mut record = new_record(name, version, ID);
         let p = record.params_mut();
         if let Some(g) = &prov.claim_generator {
             p.extra
@@ -435,7 +442,7 @@ impl Importer for C2pa {
         }
         let agents: Vec<Value> = prov.software_agents().map(Value::String).collect();
         if !agents.is_empty() {
-            p.extra.insert("softwareAgent".into(), Value::Array(agents));
+            put_extra(&mut p.extra, "softwareAgent", Value::Array(agents));
         }
         if let Some(t) = prov.source_types().next() {
             p.extra

@@ -8,7 +8,8 @@ use stemma_container::Entry;
 use stemma_model::{ModelRef, Settings};
 
 use super::helpers::{
-    graph, json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, raw_entries,
+    graph, json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, put_extra,
+    raw_entries,
 };
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
 
@@ -87,12 +88,12 @@ fn import(evidence: &Evidence, entry: &Entry, doc: &Value) -> Imported {
             ]
             .contains(&k.as_str())
             {
-                p.extra.insert(k.clone(), v.clone());
+                put_extra(&mut p.extra, k, v.clone());
             }
         }
     }
     if let Some(airs) = doc.get("extra") {
-        p.extra.insert("extra".into(), airs.clone());
+        put_extra(&mut p.extra, "extra", airs.clone());
     }
     record.settings = Some(Settings {
         format: Some("comfyui-api".into()),

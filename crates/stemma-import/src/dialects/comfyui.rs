@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use serde_json::{json, Map, Value};
-use stemma_container::{Entry, Format, Value as EntryValue};
+use stemma_container::{Entry, Format, Limits, Value as EntryValue};
 use stemma_model::{Hires, Lora, ModelRef, Params, Parent, RawEntry, Record, Settings};
 
 use super::comfyui_graph::{Analysis, Graph, SamplerFacts, Text};
@@ -66,8 +66,9 @@ fn looks_like_workflow(text: &str) -> bool {
     text.contains("\"nodes\"") && text.contains("\"links\"")
 }
 
-/// The ComfyUI documents of one entry, without parsing JSON (cheap: used by `detect`).
-fn classify(index: usize, entry: &Entry) -> Option<Found> {
+/// The ComfyUI document in one text value. `key`: the PNG keyword, EXIF tag or XMP property name; `png`: the
+/// value is a PNG text chunk (where only the keys `prompt`/`workflow` are ComfyUI's).
+fn classify_text(index: usize, key: &str, png: bool, raw: &str) -> Option<Found> {
     let found = |kind, json: &str| {
         Some(Found {
             entry: index,
@@ -75,41 +76,76 @@ fn classify(index: usize, entry: &Entry) -> Option<Found> {
             json: json.to_string(),
         })
     };
+    let text = raw.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+    // The content decides what a document is; the key only says that it is ComfyUI's.
+    let by_content = |json: &str| {
+        if json.starts_with("{\"prompt\"") && looks_like_api(json) {
+            found(Kind::Both, json)
+        } else if looks_like_api(json) {
+            found(Kind::Api, json)
+        } else if looks_like_workflow(json) {
+            found(Kind::Workflow, json)
+        } else {
+            None
+        }
+    };
+    if text.starts_with('{') {
+        return match key {
+            "prompt" | "workflow" => by_content(text),
+            _ if png => None,
+            _ if looks_like_api(text) => by_content(text),
+            _ if looks_like_workflow(text) && text.contains("\"last_node_id\"") => {
+                found(Kind::Workflow, text)
+            }
+            _ => None,
+        };
+    }
+    let (prefix, json) = split_prefix(text)?;
+    match prefix.as_str() {
+        "prompt" | "workflow" => {
+            by_content(json.trim_end_matches(|c: char| c == '\0' || c.is_whitespace()))
+        }
+        _ => None,
+    }
+}
+
+/// The ComfyUI documents of one entry, without parsing JSON except inside XMP (cheap: used by `detect`).
+fn classify(index: usize, entry: &Entry) -> Vec<Found> {
     match &entry.value {
         EntryValue::Bytes(bytes) if entry.origin == "png:comf" => {
-            let nul = bytes.iter().position(|&b| b == 0)?;
+            let Some(nul) = bytes.iter().position(|&b| b == 0) else {
+                return Vec::new();
+            };
             let key = String::from_utf8_lossy(&bytes[..nul]).to_string();
             // Latin-1, as SaveAnimatedPNG writes it.
             let text: String = bytes[nul + 1..].iter().map(|&b| char::from(b)).collect();
-            match key.as_str() {
-                "prompt" if looks_like_api(&text) => found(Kind::Api, &text),
-                "workflow" if looks_like_workflow(&text) => found(Kind::Workflow, &text),
-                _ => None,
-            }
+            classify_text(index, &key, true, &text)
+                .into_iter()
+                .collect()
         }
-        EntryValue::Bytes(_) => None,
-        EntryValue::Text(raw) => {
-            let text = raw.trim_matches(|c: char| c == '\0' || c.is_whitespace());
-            if text.starts_with('{') {
-                return match entry.key.as_str() {
-                    "prompt" if looks_like_api(text) => found(Kind::Api, text),
-                    "workflow" if looks_like_workflow(text) => found(Kind::Workflow, text),
-                    "prompt" | "workflow" => None,
-                    _ if text.starts_with("{\"prompt\"") && looks_like_api(text) => {
-                        found(Kind::Both, text)
-                    }
-                    _ if looks_like_api(text) && !entry.origin.starts_with("png:") => {
-                        found(Kind::Api, text)
-                    }
-                    _ => None,
-                };
+        EntryValue::Bytes(_) => Vec::new(),
+        EntryValue::Text(text) if entry.origin == "xmp" || entry.key == "XML:com.adobe.xmp" => {
+            // Savers that put the graph into XMP: one property per document.
+            if !text.contains("class_type") && !text.contains("last_node_id") {
+                return Vec::new();
             }
-            let (prefix, json) = split_prefix(text)?;
-            match prefix.as_str() {
-                "prompt" if looks_like_api(json) => found(Kind::Api, json),
-                "workflow" if looks_like_workflow(json) => found(Kind::Workflow, json),
-                _ => None,
-            }
+            let Ok(doc) = stemma_container::xmp::parse(text, &Limits::default()) else {
+                return Vec::new();
+            };
+            doc.properties
+                .iter()
+                .flat_map(|p| {
+                    p.values
+                        .iter()
+                        .map(move |v| (p.name.to_ascii_lowercase(), v))
+                })
+                .filter_map(|(name, v)| classify_text(index, &name, false, v))
+                .collect()
+        }
+        EntryValue::Text(text) => {
+            classify_text(index, &entry.key, entry.origin.starts_with("png:"), text)
+                .into_iter()
+                .collect()
         }
     }
 }
@@ -118,7 +154,7 @@ fn find_all(evidence: &Evidence) -> Vec<Found> {
     evidence
         .entries()
         .enumerate()
-        .filter_map(|(i, e)| classify(i, e))
+        .flat_map(|(i, e)| classify(i, e))
         .collect()
 }
 
@@ -199,7 +235,18 @@ fn import_comfyui(evidence: &Evidence) -> Result<Imported> {
             ));
             continue;
         };
-        match found.kind {
+        // What the document really is: a wrapper `{"workflow": …, "prompt": …}` in any key order is both.
+        let has_nodes = doc
+            .as_object()
+            .is_some_and(|o| o.values().any(|v| v.get("class_type").is_some()));
+        let kind = if has_nodes {
+            Kind::Api
+        } else if doc.get("nodes").is_some_and(Value::is_array) {
+            Kind::Workflow
+        } else {
+            Kind::Both
+        };
+        match kind {
             Kind::Api if api.is_none() => api = Some((found.entry, doc)),
             Kind::Workflow if workflow.is_none() => workflow = Some((found.entry, doc)),
             Kind::Both => {
@@ -418,6 +465,25 @@ fn apply(analysis: &Analysis, record: &mut Record) {
             ..Hires::default()
         });
     }
+    if let Some(vae) = &analysis.vae {
+        params.vae = Some(ModelRef {
+            name: Some(vae.clone()),
+            ..ModelRef::default()
+        });
+    }
+    if analysis.stages.len() == 1 && (analysis.upscaler.is_some() || analysis.output_size.is_some())
+    {
+        // Upscaled after the last pass, without resampling.
+        let mut up = Map::new();
+        if let Some(u) = &analysis.upscaler {
+            up.insert("upscaler".into(), json!(u));
+        }
+        if let Some((w, h)) = analysis.output_size {
+            up.insert("width".into(), json!(w));
+            up.insert("height".into(), json!(h));
+        }
+        params.extra.insert("upscale".into(), Value::Object(up));
+    }
     if let Some(g) = common(finals.iter().map(|f| f.guidance)) {
         params.extra.insert("guidance".into(), json!(g));
     }
@@ -429,6 +495,34 @@ fn apply(analysis: &Analysis, record: &mut Record) {
     }
     if let Some(out) = &analysis.output {
         params.extra.insert("output_node".into(), json!(out));
+    }
+    if !analysis.candidates.is_empty() {
+        let outputs: Vec<Value> = analysis
+            .candidates
+            .iter()
+            .map(|(node, stages)| json!({"node": node, "samplers": stages}))
+            .collect();
+        params
+            .extra
+            .insert("output_candidates".into(), Value::Array(outputs));
+    }
+    for (key, texts) in [
+        (
+            "computed_positive",
+            finals.iter().map(|f| &f.positive).collect::<Vec<_>>(),
+        ),
+        (
+            "computed_negative",
+            finals.iter().map(|f| &f.negative).collect(),
+        ),
+    ] {
+        let composed = common(texts.into_iter().map(|t| match t {
+            Some(Text::Computed(s)) => Some(s.clone()),
+            _ => None,
+        }));
+        if let Some(text) = composed {
+            params.extra.insert(key.into(), json!(text));
+        }
     }
     let positive = common(finals.iter().map(|f| text_of(&f.positive)));
     let negative = common(finals.iter().map(|f| text_of(&f.negative)));
@@ -531,6 +625,15 @@ mod tests {
     }
 
     #[test]
+    fn wrapper_with_workflow_first_is_read() {
+        let text =
+            format!("{{\"workflow\": {{\"nodes\": [], \"links\": []}}, \"prompt\": {GRAPH}}}");
+        let m = meta(vec![entry("jpeg:COM", "comment", &text)]);
+        let r = import_one(&m).record;
+        assert_eq!(r.params.unwrap().steps, Some(20));
+    }
+
+    #[test]
     fn apng_comf_chunk_is_read() {
         let mut bytes = b"prompt\0".to_vec();
         bytes.extend_from_slice(GRAPH.as_bytes());
@@ -583,5 +686,72 @@ mod tests {
         let m = meta(vec![entry("exif", "UserComment", &text)]);
         let r = import_one(&m).record;
         assert_eq!(r.generator.unwrap().name, "civitai");
+    }
+
+    #[test]
+    fn graph_in_an_xmp_property_and_a_jpeg_comment_workflow_are_read() {
+        let escaped = GRAPH
+            .replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;");
+        let packet = format!(
+            "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\
+             <rdf:Description rdf:about=\"\" xmlns:comfy=\"https://example.invalid/comfy/\" comfy:prompt=\"{escaped}\"/>\
+             </rdf:RDF></x:xmpmeta>"
+        );
+        let m = meta(vec![entry("xmp", "packet", &packet)]);
+        let r = import_one(&m).record;
+        assert_eq!(
+            r.params.unwrap().seed.as_deref(),
+            Some("18446744073709551615")
+        );
+
+        let wf = r#"{"last_node_id": 1, "nodes": [{"id": 1, "type": "CheckpointLoaderSimple", "widgets_values": ["w.ckpt"]}], "links": []}"#;
+        let m = meta(vec![entry("jpeg:COM", "comment", wf)]);
+        let imported = import_one(&m);
+        assert!(imported
+            .warnings
+            .iter()
+            .any(|w| w.contains("only the editor workflow")));
+    }
+
+    #[test]
+    fn workflow_only_file_yields_its_widget_values_and_links_stay_unknown() {
+        let wf = r#"{"last_node_id": 9, "nodes": [
+            {"id": 4, "type": "CheckpointLoaderSimple", "mode": 0, "widgets_values": ["w.safetensors"]},
+            {"id": 5, "type": "EmptyLatentImage", "mode": 0, "widgets_values": [768, 512, 1]},
+            {"id": 6, "type": "CLIPTextEncode", "mode": 0, "inputs": [{"name": "clip", "link": 3}], "widgets_values": ["a boat"]},
+            {"id": 7, "type": "CLIPTextEncode", "mode": 0, "inputs": [{"name": "text", "link": 8, "widget": {"name": "text"}}], "widgets_values": ["stale"]},
+            {"id": 8, "type": "SomeTextGenerator", "mode": 0, "widgets_values": ["x"]},
+            {"id": 3, "type": "KSampler", "mode": 0,
+             "inputs": [{"name": "model", "link": 1}, {"name": "positive", "link": 4}, {"name": "negative", "link": 5},
+                        {"name": "latent_image", "link": 2}],
+             "widgets_values": [123, "fixed", 25, 6.5, "euler", "karras", 1.0]},
+            {"id": 9, "type": "SaveImage", "mode": 0, "inputs": [{"name": "images", "link": 7}], "widgets_values": ["x"]},
+            {"id": 10, "type": "VAEDecode", "mode": 0, "inputs": [{"name": "samples", "link": 6}]}
+          ],
+          "links": [[1, 4, 0, 3, 0, "MODEL"], [2, 5, 0, 3, 3, "LATENT"], [3, 4, 1, 6, 0, "CLIP"],
+                    [4, 6, 0, 3, 1, "CONDITIONING"], [5, 7, 0, 3, 2, "CONDITIONING"], [6, 3, 0, 10, 0, "LATENT"],
+                    [7, 10, 0, 9, 0, "IMAGE"], [8, 8, 0, 7, 1, "STRING"]]}"#;
+        let m = meta(vec![entry("png:tEXt", "workflow", wf)]);
+        let imported = import_one(&m);
+        let r = imported.record;
+        let p = r.params.unwrap();
+        assert_eq!(p.seed.as_deref(), Some("123"));
+        assert_eq!(p.steps, Some(25));
+        assert_eq!(p.cfg_scale, Some(6.5));
+        assert_eq!(p.scheduler.as_deref(), Some("karras"));
+        assert_eq!((p.width, p.height), (Some(768), Some(512)));
+        assert_eq!(p.model.unwrap().name.as_deref(), Some("w.safetensors"));
+        let prompt = r.prompt.unwrap();
+        assert_eq!(prompt.positive.as_deref(), Some("a boat"));
+        assert_eq!(
+            prompt.negative, None,
+            "a linked text widget is decided at run time"
+        );
+        assert_eq!(
+            r.settings.unwrap().format.as_deref(),
+            Some("comfyui-workflow")
+        );
     }
 }

@@ -14,7 +14,7 @@ use super::comfyui_nodes as table;
 /// Deepest chain of links followed from one starting point.
 pub const MAX_DEPTH: usize = 64;
 /// Node visits allowed for one analysis of one graph.
-pub const VISIT_BUDGET: usize = 20_000;
+pub const VISIT_BUDGET: usize = 100_000;
 /// Most sampler passes followed from the final sampler upstream.
 const MAX_STAGES: usize = 16;
 
@@ -43,7 +43,8 @@ pub struct Graph {
 #[derive(Debug, Clone, Copy)]
 enum Input<'g> {
     Lit(&'g Value),
-    Link(&'g Node, u64),
+    /// Source node, its output index, and the name of the input the link is plugged into.
+    Link(&'g Node, u64, &'g str),
     Dangling,
 }
 
@@ -98,10 +99,10 @@ impl Graph {
     }
 
     fn input<'g>(&'g self, node: &'g Node, name: &str) -> Option<Input<'g>> {
-        let v = node.inputs.get(name)?;
+        let (key, v) = node.inputs.get_key_value(name)?;
         Some(match as_link(v) {
             Some((id, slot)) => match self.node(&id) {
-                Some(n) => Input::Link(n, slot),
+                Some(n) => Input::Link(n, slot, key.as_str()),
                 None => Input::Dangling,
             },
             None => Input::Lit(v),
@@ -110,7 +111,7 @@ impl Graph {
 
     fn link<'g>(&'g self, node: &'g Node, name: &str) -> Option<(&'g Node, u64)> {
         match self.input(node, name)? {
-            Input::Link(n, s) => Some((n, s)),
+            Input::Link(n, s, _) => Some((n, s)),
             _ => None,
         }
     }
@@ -125,6 +126,9 @@ pub enum Text {
     Absent,
     /// The text exists only at run time (LLM expansion, unknown custom node, broken link).
     Unknown,
+    /// The text was composed by the graph (string concatenation of known parts). The corpus convention
+    /// reports such values as unknown; the composed text is kept for reference.
+    Computed(String),
 }
 
 impl Text {
@@ -180,6 +184,7 @@ struct ImageTrace {
     scale_by: Option<f64>,
     files: Vec<(&'static str, String)>,
     detailers: Vec<String>,
+    vae: Option<String>,
 }
 
 /// The result of analysing a graph: the sampler chain of the chosen output, and the values it implies.
@@ -187,6 +192,9 @@ struct ImageTrace {
 pub struct Analysis {
     /// The output node chosen.
     pub output: Option<String>,
+    /// Every output node that leads to a sampler, with its sampler passes (final first), when there are
+    /// several: the file does not say which of them saved it.
+    pub candidates: Vec<(String, Vec<Vec<String>>)>,
     /// Sampler passes, final pass first; each pass is a set of samplers (several when images or latents are
     /// merged).
     pub stages: Vec<Vec<String>>,
@@ -196,6 +204,10 @@ pub struct Analysis {
     pub hires_size: Option<(u64, u64)>,
     pub hires_scale: Option<f64>,
     pub upscaler: Option<String>,
+    /// A resize after the last pass (no resampling): the size stated on the image path of the output.
+    pub output_size: Option<(u64, u64)>,
+    /// The VAE of the final decode, when a `VAELoader` names it.
+    pub vae: Option<String>,
     pub files: Vec<(&'static str, String)>,
     pub warnings: Vec<String>,
 }
@@ -205,6 +217,8 @@ struct Ctx {
     budget: usize,
     warnings: Vec<String>,
     exhausted: bool,
+    /// Set when a value was computed from several inputs (string concatenation).
+    computed: bool,
 }
 
 impl Ctx {
@@ -297,6 +311,15 @@ impl Graph {
                 slot = s;
                 continue;
             }
+            if let Some((_, select, prefix)) = table::INDEX_SWITCHES
+                .iter()
+                .find(|(c, ..)| *c == node.class)
+            {
+                let (n, s) = self.index_switch(node, select, prefix, ctx)?;
+                node = n;
+                slot = s;
+                continue;
+            }
             if let Some((_, pipe, names)) = table::UNPACKERS.iter().find(|(c, ..)| *c == node.class)
             {
                 let name = names.get(usize::try_from(slot).ok()?)?;
@@ -338,10 +361,10 @@ impl Graph {
     /// The value of an input: a literal, or the value a primitive/literal/switch/concat node holds. `None` when
     /// it is computed at run time.
     fn value(&self, input: Input, ctx: &mut Ctx, depth: usize) -> Option<Value> {
-        let (node, slot) = match input {
+        let (node, slot, wanted) = match input {
             Input::Lit(v) => return Some(v.clone()),
             Input::Dangling => return None,
-            Input::Link(n, s) => (n, s),
+            Input::Link(n, s, name) => (n, s, name),
         };
         if depth > MAX_DEPTH || !ctx.visit() {
             return None;
@@ -357,7 +380,7 @@ impl Graph {
                 self.link(node, name)
             };
             let (n, s) = next?;
-            return self.value(Input::Link(n, s), ctx, depth + 1);
+            return self.value(Input::Link(n, s, wanted), ctx, depth + 1);
         }
         if let Some((_, sw, on_true, on_false)) = table::SWITCHES.iter().find(|(c, ..)| *c == class)
         {
@@ -409,16 +432,57 @@ impl Graph {
                 let v = self.value(i, ctx, depth + 1)?;
                 out.push(v.as_str()?.to_string());
             }
+            ctx.computed = true;
             return Some(Value::String(out.join(&delimiter)));
         }
         if table::RUNTIME_TEXT.contains(&class) {
             return None;
         }
-        // Unknown primitives: a node called `Primitive…` with a `value`.
-        if class.contains("Primitive") && slot == 0 {
+        if let Some((_, select, prefix)) = table::INDEX_SWITCHES.iter().find(|(c, ..)| *c == class)
+        {
+            let (n, s) = self.index_switch(node, select, prefix, ctx)?;
+            return self.value(Input::Link(n, s, wanted), ctx, depth + 1);
+        }
+        if slot != 0 {
+            return None;
+        }
+        // Unknown nodes. A small node with an input of the requested name passes it on (seed, steps and
+        // checkpoint selectors) — a text only when that is its only input, since text nodes with more inputs
+        // usually transform it (find/replace, stylers), and larger nodes compute their outputs (aspect-ratio
+        // pickers); a `Primitive…` gives its `value`; a node whose only input is a literal gives it.
+        if let Some(i) = self.input(node, wanted) {
+            let v = self.value(i, ctx, depth + 1)?;
+            let len = node.inputs.len();
+            return (len == 1 || (len == 2 && !v.is_string())).then_some(v);
+        }
+        if class.contains("Primitive") {
             return self.value(self.input(node, "value")?, ctx, depth + 1);
         }
+        if node.inputs.len() == 1 {
+            return node
+                .inputs
+                .values()
+                .next()
+                .filter(|v| v.is_string() || v.is_number() || v.is_boolean())
+                .cloned();
+        }
         None
+    }
+
+    /// The input an integer-indexed switch selects (`ImpactSwitch`: `select` 2 picks `input2`).
+    fn index_switch<'g>(
+        &'g self,
+        node: &'g Node,
+        select: &str,
+        prefix: &str,
+        ctx: &mut Ctx,
+    ) -> Option<(&'g Node, u64)> {
+        let index = self
+            .input(node, select)
+            .and_then(|i| self.value(i, ctx, 1))
+            .as_ref()
+            .and_then(as_u64)?;
+        self.link(node, &format!("{prefix}{index}"))
     }
 
     /// Follow an input path (see `comfyui_nodes`) from a node; the input found at its end.
@@ -472,7 +536,7 @@ impl Graph {
         ctx: &mut Ctx,
     ) -> Option<(&'g Node, u64)> {
         match self.path_input(node, path, ctx)? {
-            PathEnd::Input(Input::Link(n, s)) => self.deref(n, s, ctx),
+            PathEnd::Input(Input::Link(n, s, _)) => self.deref(n, s, ctx),
             _ => None,
         }
     }
@@ -539,7 +603,7 @@ impl Graph {
                     continue;
                 };
                 match self.cond_text(n, s, role, ctx, depth + 1, found) {
-                    Text::Known(t) => texts.push(t),
+                    Text::Known(t) | Text::Computed(t) => texts.push(t),
                     Text::Absent => {}
                     Text::Unknown => return Text::Unknown,
                 }
@@ -607,6 +671,8 @@ impl Graph {
                     }
                 }
                 Some(_) => {}
+                // A later field that is computed at run time does not spoil a text already read.
+                None if texts.iter().any(|t| !t.is_empty()) => {}
                 None => return Text::Unknown,
             }
         }
@@ -652,7 +718,7 @@ impl Graph {
         let mut loras = Vec::new();
         let mut cur = start;
         for _ in 0..MAX_DEPTH {
-            let Some((node, slot)) = cur.and_then(|(n, s)| self.deref(n, s, ctx)) else {
+            let Some((node, _)) = cur.and_then(|(n, s)| self.deref(n, s, ctx)) else {
                 break;
             };
             let class = node.class.as_str();
@@ -669,32 +735,26 @@ impl Graph {
                         .and_then(as_f64);
                     loras.push((n, w));
                 }
-            } else if class == "Power Lora Loader (rgthree)" {
+            } else if class == "Power Lora Loader (rgthree)"
+                || class == "Lora Loader Stack (rgthree)"
+            {
+                // Several LoRAs in one node, applied in input order. The list is reversed at the end (it is
+                // collected from the sampler upstream), so push this node's LoRAs last-first.
+                let mut here = Vec::new();
                 for (k, v) in &node.inputs {
-                    if !k.starts_with("lora_") {
-                        continue;
-                    }
-                    let on = v.get("on").and_then(Value::as_bool).unwrap_or(true);
-                    if let (true, Some(name)) = (on, v.get("lora").and_then(Value::as_str)) {
-                        loras.push((name.to_string(), v.get("strength").and_then(as_f64)));
-                    }
-                }
-            } else if class == "Lora Loader Stack (rgthree)" {
-                for i in 1..=9 {
-                    let name = node
-                        .inputs
-                        .get(&format!("lora_{i:02}"))
-                        .and_then(Value::as_str);
-                    let weight = node
-                        .inputs
-                        .get(&format!("strength_{i:02}"))
-                        .and_then(as_f64);
-                    if let Some(name) = name.filter(|n| *n != "None") {
-                        if weight != Some(0.0) {
-                            loras.push((name.to_string(), weight));
+                    if let Some(obj) = v.as_object().filter(|_| k.starts_with("lora_")) {
+                        let on = obj.get("on").and_then(Value::as_bool).unwrap_or(true);
+                        if let (true, Some(name)) = (on, obj.get("lora").and_then(Value::as_str)) {
+                            here.push((name.to_string(), obj.get("strength").and_then(as_f64)));
+                        }
+                    } else if let (Some(name), Some(i)) = (v.as_str(), k.strip_prefix("lora_")) {
+                        let weight = node.inputs.get(&format!("strength_{i}")).and_then(as_f64);
+                        if name != "None" && weight != Some(0.0) {
+                            here.push((name.to_string(), weight));
                         }
                     }
                 }
+                loras.extend(here.into_iter().rev());
             } else if let Some(name) = table::lookup(table::MODEL_LOADERS, class) {
                 let value = self.input(node, name).and_then(|i| self.value(i, ctx, 0));
                 loras.reverse();
@@ -709,7 +769,6 @@ impl Graph {
                     .find_map(|k| self.input(node, k))
                     .and_then(|i| self.value(i, ctx, 0))
                     .and_then(|v| v.as_str().map(str::to_string));
-                let _ = slot;
                 loras.reverse();
                 return (name, loras);
             }
@@ -865,7 +924,21 @@ impl Graph {
                 break;
             }
             let class = node.class.as_str();
+            if self.sampler_spec(node).is_some() {
+                // Samplers that decode their own result (`KSampler (Efficient)` has an IMAGE output).
+                t.samplers.push(node.id.clone());
+                break;
+            }
             if (class.contains("Decode") || class.contains("decode")) && node.has("samples") {
+                if t.vae.is_none() {
+                    t.vae = self
+                        .link(node, "vae")
+                        .and_then(|(n, s)| self.deref(n, s, ctx))
+                        .filter(|(n, _)| n.class == "VAELoader")
+                        .and_then(|(n, _)| n.inputs.get("vae_name"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                }
                 if let Some((n, s)) = self.link(node, "samples") {
                     let lt = self.trace_latent(n, s, ctx, d + 1);
                     t.samplers.extend(lt.samplers);
@@ -958,19 +1031,23 @@ impl Graph {
         f.model = model;
         f.loras = loras;
         let mut extras = CondExtras::default();
+        ctx.computed = false;
         f.positive = Some(match self.path_link(node, spec.positive, ctx) {
             Some((n, s)) => self.cond_text(n, s, Role::Positive, ctx, 0, &mut extras),
             None if self.path_input(node, spec.positive, ctx).is_some() => Text::Unknown,
             None => Text::Absent,
-        });
+        })
+        .map(|t| computed(t, ctx));
         f.guidance = extras.guidance;
         f.clip_skip = extras.clip_skip;
         let mut neg_extras = CondExtras::default();
+        ctx.computed = false;
         f.negative = Some(match self.path_link(node, spec.negative, ctx) {
             Some((n, s)) => self.cond_text(n, s, Role::Negative, ctx, 0, &mut neg_extras),
             None if self.path_input(node, spec.negative, ctx).is_some() => Text::Unknown,
             None => Text::Absent,
-        });
+        })
+        .map(|t| computed(t, ctx));
         f
     }
 
@@ -1033,6 +1110,7 @@ impl Graph {
             budget: VISIT_BUDGET,
             warnings: Vec::new(),
             exhausted: false,
+            computed: false,
         };
         // Candidate final-sampler sets: one per output node; without outputs, every sampler that no other
         // sampler consumes.
@@ -1103,13 +1181,20 @@ impl Graph {
             results.push((out, trace, stages, traces));
         }
         let distinct: HashSet<&Vec<Vec<String>>> = results.iter().map(|r| &r.2).collect();
-        if distinct.len() > 1 {
+        let several = distinct.len() > 1;
+        if several {
             ctx.warn(format!(
                 "{} output nodes lead to different samplers; chose the longest sampler chain",
                 results.len()
             ));
         }
         let mut analysis = Analysis::default();
+        if several {
+            analysis.candidates = results
+                .iter()
+                .filter_map(|r| Some((r.0.clone()?, r.2.clone())))
+                .collect();
+        }
         let Some((out, image, stages, traces)) = chosen.and_then(|c| results.into_iter().nth(c))
         else {
             analysis.warnings = ctx.warnings;
@@ -1159,9 +1244,24 @@ impl Graph {
         } else if image.upscaler.is_some() {
             analysis.upscaler = image.upscaler.clone();
         }
+        if image.size.is_some() {
+            analysis.output_size = image.size;
+        }
+        analysis.vae = image.vae.clone();
         analysis.stages = stages;
         analysis.warnings = ctx.warnings;
         analysis
+    }
+}
+
+/// A text reached through a string concatenation is `Computed`, not `Known`.
+fn computed(t: Text, ctx: &mut Ctx) -> Text {
+    match t {
+        Text::Known(s) if ctx.computed => {
+            ctx.computed = false;
+            Text::Computed(s)
+        }
+        other => other,
     }
 }
 
@@ -1260,7 +1360,8 @@ mod tests {
         })));
         assert_eq!(
             base(&a).positive,
-            Some(Text::Known("a cat, on a mat".into()))
+            Some(Text::Computed("a cat, on a mat".into())),
+            "composed at run time: reported apart from the prompt"
         );
     }
 
@@ -1525,5 +1626,81 @@ mod tests {
         assert_eq!(f.sampler.as_deref(), Some("dpmpp_2m_sde"));
         assert_eq!(f.seed.as_deref(), Some("8"));
         assert_eq!(f.cfg, Some(4.5));
+    }
+
+    #[test]
+    fn index_switches_and_selector_nodes_are_resolved() {
+        let a = analyse(simple(json!({
+            "20": {"class_type": "CLIPTextEncode", "inputs": {"text": "a fox", "clip": ["1", 1]}},
+            "21": {"class_type": "ImpactSwitch", "inputs": {"select": 2, "input1": ["2", 0], "input2": ["20", 0]}},
+            "22": {"class_type": "Checkpoint Selector", "inputs": {"ckpt_name": "picked.safetensors"}},
+            "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": ["22", 0]}},
+            "23": {"class_type": "Fancy Int", "inputs": {"number": 31}},
+            "5": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": ["23", 0], "cfg": 7.0,
+                  "sampler_name": "euler", "scheduler": "normal", "denoise": 1.0, "model": ["1", 0],
+                  "positive": ["21", 0], "negative": ["3", 0], "latent_image": ["4", 0]}}
+        })));
+        let f = base(&a);
+        assert_eq!(f.positive, Some(Text::Known("a fox".into())));
+        assert_eq!(f.model.as_deref(), Some("picked.safetensors"));
+        assert_eq!(f.steps, Some(31));
+    }
+
+    #[test]
+    fn a_sampler_with_its_own_image_output_is_found_from_the_saver() {
+        let a = analyse(simple(json!({
+            "5": {"class_type": "KSampler (Efficient)", "inputs": {"seed": 9, "steps": 20, "cfg": 7.0,
+                  "sampler_name": "euler", "scheduler": "normal", "denoise": 1.0, "model": ["1", 0],
+                  "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["4", 0]}},
+            "7": {"class_type": "SaveImage", "inputs": {"images": ["5", 5]}},
+            "8": {"class_type": "PreviewImage", "inputs": {"images": ["9", 0]}},
+            "9": {"class_type": "LoadImage", "inputs": {"image": "ref.png"}}
+        })));
+        assert_eq!(a.output.as_deref(), Some("7"));
+        assert_eq!(base(&a).seed.as_deref(), Some("9"));
+    }
+
+    #[test]
+    fn power_lora_loader_keeps_its_order_and_skips_disabled_loras() {
+        let a = analyse(simple(json!({
+            "20": {"class_type": "Power Lora Loader (rgthree)", "inputs": {
+                   "lora_1": {"on": true, "lora": "a.safetensors", "strength": 0.5},
+                   "lora_2": {"on": false, "lora": "off.safetensors", "strength": 1.0},
+                   "lora_3": {"on": true, "lora": "b.safetensors", "strength": 0.7},
+                   "model": ["1", 0], "clip": ["1", 1]}},
+            "5": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": 20, "cfg": 7.0,
+                  "sampler_name": "euler", "scheduler": "normal", "denoise": 1.0, "model": ["20", 0],
+                  "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["4", 0]}}
+        })));
+        let names: Vec<&str> = base(&a).loras.iter().map(|l| l.0.as_str()).collect();
+        assert_eq!(names, vec!["a.safetensors", "b.safetensors"]);
+    }
+
+    #[test]
+    fn two_expert_video_chain_reads_the_first_expert_and_the_conditioning_latent() {
+        let a = analyse(json!({
+            "1": {"class_type": "UNETLoader", "inputs": {"unet_name": "high.safetensors"}},
+            "2": {"class_type": "UNETLoader", "inputs": {"unet_name": "low.safetensors"}},
+            "5": {"class_type": "LoadImage", "inputs": {"image": "start.png"}},
+            "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "a bird"}},
+            "8": {"class_type": "CLIPTextEncode", "inputs": {"text": "text, watermark"}},
+            "11": {"class_type": "WanFirstLastFrameToVideo", "inputs": {"positive": ["7", 0], "negative": ["8", 0],
+                   "start_image": ["5", 0], "width": 480, "height": 544, "length": 25}},
+            "12": {"class_type": "KSamplerAdvanced", "inputs": {"model": ["1", 0], "positive": ["11", 0],
+                   "negative": ["11", 1], "latent_image": ["11", 2], "noise_seed": 301, "steps": 4, "cfg": 1.0,
+                   "sampler_name": "euler", "scheduler": "simple", "start_at_step": 0, "end_at_step": 2}},
+            "13": {"class_type": "KSamplerAdvanced", "inputs": {"model": ["2", 0], "positive": ["11", 0],
+                   "negative": ["11", 1], "latent_image": ["12", 0], "noise_seed": 301, "steps": 4, "cfg": 1.0,
+                   "sampler_name": "euler", "scheduler": "simple", "start_at_step": 2, "end_at_step": 10000}},
+            "14": {"class_type": "VAEDecode", "inputs": {"samples": ["13", 0]}},
+            "15": {"class_type": "VHS_VideoCombine", "inputs": {"images": ["14", 0], "frame_rate": 16}}
+        }));
+        assert_eq!(a.stages.len(), 2);
+        let f = base(&a);
+        assert_eq!(f.model.as_deref(), Some("high.safetensors"));
+        assert_eq!(f.positive, Some(Text::Known("a bird".into())));
+        assert_eq!(f.negative, Some(Text::Known("text, watermark".into())));
+        assert_eq!(a.size, Some((480, 544)));
+        assert_eq!(a.files, vec![("init", "start.png".to_string())]);
     }
 }

@@ -187,8 +187,8 @@ pub const OUTPUTS: &[&str] = &[
     "ImageSaver",
 ];
 
-/// Text encoders and the inputs that hold their text, in order of preference. Inputs after the first are read
-/// only when the earlier ones are empty; distinct non-empty texts of a multi-field encoder are joined with `, `.
+/// Text encoders and the inputs that hold their text, in order. The distinct non-empty texts of a multi-field
+/// encoder are joined with `, ` (`text_g` and `text_l` of SDXL are usually the same text: it is reported once).
 pub const TEXT_ENCODERS: &[(&str, &[&str])] = &[
     ("CLIPTextEncode", &["text"]),
     ("CLIPTextEncodeSDXL", &["text_g", "text_l"]),
@@ -272,6 +272,17 @@ pub const SWITCHES: &[(&str, &str, &str, &str)] = &[
     ("Switch any [Crystools]", "boolean", "on_true", "on_false"),
 ];
 
+/// Switches that pick an input by number: class, the index input, the prefix of the numbered inputs.
+pub const INDEX_SWITCHES: &[(&str, &str, &str)] = &[
+    ("ImpactSwitch", "select", "input"),
+    ("CR Text Input Switch", "Input", "text"),
+    ("CR Image Input Switch", "Input", "image"),
+    ("CR Model Input Switch", "Input", "model"),
+    ("CR Conditioning Input Switch", "Input", "conditioning"),
+    ("CR Latent Input Switch", "Input", "latent"),
+    ("CR Clip Input Switch", "Input", "clip"),
+];
+
 /// String concatenation nodes: the inputs joined (in order), and the input holding the delimiter (empty: none).
 pub const CONCATS: &[(&str, &[&str], &str)] = &[
     ("StringConcatenate", &["string_a", "string_b"], "delimiter"),
@@ -290,7 +301,15 @@ pub const CONCATS: &[(&str, &[&str], &str)] = &[
 ];
 
 /// Nodes whose text output only exists at run time (LLM prompt expansion, random choices).
-pub const RUNTIME_TEXT: &[&str] = &["TextGenerate", "OllamaGenerate", "Florence2Run"];
+pub const RUNTIME_TEXT: &[&str] = &[
+    "TextGenerate",
+    "OllamaGenerate",
+    "OllamaGenerateAdvance",
+    "Florence2Run",
+    "LLM",
+    "GeminiNode",
+    "OpenAIChatNode",
+];
 
 /// Conditioning nodes that combine several conditionings: every input whose name starts with `conditioning`
 /// (or is listed) is collected.
@@ -391,10 +410,8 @@ pub const LATENT_SOURCES: &[(&str, &str, &str)] = &[
 ];
 
 /// Latent sources whose size is a `"W x H ..."` string: class, input.
-pub const LATENT_SOURCES_DIMENSIONS: &[(&str, &str)] = &[
-    ("SDXL Empty Latent Image (rgthree)", "dimensions"),
-    ("CR SDXL Aspect Ratio", "dimensions"),
-];
+pub const LATENT_SOURCES_DIMENSIONS: &[(&str, &str)] =
+    &[("SDXL Empty Latent Image (rgthree)", "dimensions")];
 
 /// Nodes that encode pixels into a latent: class, pixels input, lineage relation of the image.
 pub const ENCODERS: &[(&str, &str, &str)] = &[
@@ -454,6 +471,9 @@ pub const IMAGE_LOADERS: &[(&str, &str)] = &[
     ("LoadImageOutput", "image"),
     ("Image Load", "image_path"),
     ("LoadImageFromUrl", "url"),
+    ("VHS_LoadVideo", "video"),
+    ("VHS_LoadVideoPath", "video"),
+    ("VHS_LoadImagesPath", "directory"),
 ];
 
 /// Upscale-model loaders: class, input holding the model name.

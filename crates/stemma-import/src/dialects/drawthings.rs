@@ -9,7 +9,7 @@ use stemma_model::{Lora, ModelRef, Settings};
 
 use super::helpers::{
     json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, parse_size,
-    raw_entries,
+    put_extra, raw_entries,
 };
 use super::infotext::Infotext;
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
@@ -174,7 +174,7 @@ impl Importer for DrawThings {
                 if let Some(obj) = j.as_object() {
                     for (k, v) in obj {
                         if !MAPPED.contains(&k.as_str()) {
-                            p.extra.insert(k.clone(), v.clone());
+                            put_extra(&mut p.extra, k, v.clone());
                         }
                     }
                 }

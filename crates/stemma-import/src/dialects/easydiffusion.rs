@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 use stemma_model::{Lora, ModelRef, Settings};
 
 use super::helpers::{
-    json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, raw_entries,
+    json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, put_extra,
+    raw_entries,
 };
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
 
@@ -136,7 +137,7 @@ impl Importer for EasyDiffusion {
         let mut weights: Vec<String> = Vec::new();
         for (key, value) in &dict {
             let Some((_, _, field)) = KEYS.iter().find(|(r, d, _)| key == r || key == d) else {
-                record.params_mut().extra.insert(key.clone(), value.clone());
+                put_extra(&mut record.params_mut().extra, key, value.clone());
                 continue;
             };
             let text = json_text(value);

@@ -10,7 +10,7 @@ use stemma_model::{Lora, ModelRef, Settings};
 use super::a1111::import_infotext;
 use super::helpers::{
     json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, parse_size,
-    raw_entries,
+    put_extra, raw_entries,
 };
 use super::infotext::looks_like_infotext;
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
@@ -212,9 +212,9 @@ fn import_json(
     for (k, v) in obj {
         let mapped_here = mapped.contains(&k.as_str())
             || (k == "resolution" && size.is_some())
-            || (k == "loras" && !p.loras.is_empty());
+            || (k == "loras" && v.is_array());
         if !mapped_here && !v.is_null() {
-            p.extra.insert(k.clone(), v.clone());
+            put_extra(&mut p.extra, k, v.clone());
         }
     }
     record.settings = Some(Settings {

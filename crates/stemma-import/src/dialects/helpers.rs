@@ -1,11 +1,11 @@
 //! Small helpers shared by the importers of this crate: raw entries, generator stamps, lenient JSON reads.
 
 use base64::Engine;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use stemma_container::{Entry, Value as EntryValue};
 use stemma_model::{Generator, RawEntry, Record};
 
-use crate::{Error, Evidence};
+use crate::Evidence;
 
 /// Every text entry of the evidence verbatim, plus the byte entries `keep_bytes` selects, with `used` set for
 /// the entries `used` selects. Keeps file order.
@@ -47,6 +47,35 @@ pub(crate) fn new_record(name: &str, version: Option<String>, dialect: &str) -> 
         ..Generator::default()
     });
     record
+}
+
+/// Names of the normalised `Params` fields: `params.extra` is flattened into `params`, so a native key with one
+/// of these names is stored as `native:<name>` instead.
+const PARAM_FIELDS: &[&str] = &[
+    "seed",
+    "steps",
+    "cfg_scale",
+    "sampler",
+    "scheduler",
+    "model",
+    "vae",
+    "loras",
+    "width",
+    "height",
+    "denoise",
+    "clip_skip",
+    "hires",
+];
+
+/// Put a native parameter into `params.extra` under its own name (renamed when it would shadow a normalised
+/// field). An existing key is not overwritten.
+pub(crate) fn put_extra(extra: &mut serde_json::Map<String, Value>, key: &str, value: Value) {
+    let key = if PARAM_FIELDS.contains(&key) {
+        format!("native:{key}")
+    } else {
+        key.to_string()
+    };
+    extra.entry(key).or_insert(value);
 }
 
 /// Parse JSON leniently: also accepts the bare `NaN`/`Infinity` tokens some writers emit (replaced by null).
@@ -182,6 +211,16 @@ pub(crate) fn parse_size(s: &str) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn native_keys_never_shadow_normalised_fields() {
+        let mut extra = serde_json::Map::new();
+        put_extra(&mut extra, "vae", Value::from("Default (model)"));
+        put_extra(&mut extra, "RNG", Value::from("CPU"));
+        put_extra(&mut extra, "RNG", Value::from("GPU"));
+        assert_eq!(extra["native:vae"], "Default (model)");
+        assert_eq!(extra["RNG"], "CPU");
+    }
 
     #[test]
     fn sizes_in_every_spelling() {

@@ -8,7 +8,7 @@ use stemma_model::{ModelRef, Settings};
 
 use super::helpers::{
     json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, parse_size,
-    raw_entries,
+    put_extra, raw_entries,
 };
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
 
@@ -87,7 +87,7 @@ impl Importer for HfSpace {
         if let Some(obj) = data.as_object() {
             for (k, v) in obj {
                 if !MAPPED.contains(&k.as_str()) && !v.is_null() {
-                    p.extra.insert(k.clone(), v.clone());
+                    put_extra(&mut p.extra, k, v.clone());
                 }
             }
         }

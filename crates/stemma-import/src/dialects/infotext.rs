@@ -20,7 +20,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 use stemma_model::{Hires, Lora, ModelRef, Record, Template};
 
-use super::helpers::{parse_f64, parse_size, parse_u64, seed_text};
+use super::helpers::{parse_f64, parse_size, parse_u64, put_extra, seed_text};
 
 /// One parsed infotext.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -126,6 +126,22 @@ fn lines(text: &str) -> Vec<Line<'_>> {
     out
 }
 
+/// `prompt Negative prompt: neg Steps: 20, …` on one line → the three-line form, when `Steps: <digit>` follows
+/// the prompt after a space or comma.
+fn unflatten(text: &str) -> Option<String> {
+    let steps = STEPS_INLINE.as_ref()?.find_iter(text).last()?;
+    let (head, params) = text.split_at(steps.start());
+    let head = head.trim_end_matches([' ', ',']);
+    let head = match head.find(NEGATIVE_PREFIX).filter(|i| *i > 0) {
+        Some(i) => format!("{}\n{}", head[..i].trim_end(), &head[i..]),
+        None => head.to_string(),
+    };
+    Some(format!("{head}\n{}", params.trim_start_matches([' ', ','])))
+}
+
+/// `Steps: <digit>` after a space or comma (a flattened parameter line).
+static STEPS_INLINE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"[ ,]Steps: ?\d").ok());
+
 /// True when `line` starts the parameter line as A1111 writes it (`Steps: <digit>`).
 fn starts_with_steps(line: &str) -> bool {
     line.trim_start()
@@ -138,14 +154,41 @@ impl Infotext {
     /// Parse an infotext. Never fails: text without a parameter line is all prompt.
     pub fn parse(text: &str) -> Infotext {
         let text = text.trim_start_matches('\u{feff}');
+        let info = Infotext::parse_lines(text);
+        if info.has_params {
+            return info;
+        }
+        // A single-line paste (Civitai `normalizeGenerationDetails`): put the line breaks back before
+        // `Negative prompt:` and before the last `Steps: <digit>`.
+        match unflatten(text) {
+            Some(fixed) => {
+                let again = Infotext::parse_lines(&fixed);
+                if again.has_params {
+                    again
+                } else {
+                    info
+                }
+            }
+            None => info,
+        }
+    }
+
+    fn parse_lines(text: &str) -> Infotext {
         let all = lines(text);
         let param_idx = all
             .iter()
             .rposition(|l| starts_with_steps(l.text))
             .or_else(|| {
                 all.iter().rposition(|l| {
+                    // Without `Steps:`, a parameter line is at least three well-formed `key: value` pairs (no
+                    // bare flag first), one of them a known A1111 key.
                     let (params, clean) = parse_param_line(l.text);
-                    clean && params.len() >= 3
+                    clean
+                        && params.len() >= 3
+                        && params
+                            .first()
+                            .is_some_and(|(k, v)| v.as_str() != Some(k.as_str()))
+                        && params.iter().any(|(k, _)| field_of(k).is_some())
                 })
             });
         let mut info = Infotext::default();
@@ -287,7 +330,7 @@ impl Infotext {
             let text = value_text(value);
             let Some(field) = field_of(key) else {
                 if !p.extra.contains_key(key) {
-                    p.extra.insert(key.clone(), value.clone());
+                    put_extra(&mut p.extra, key, value.clone());
                 }
                 continue;
             };
@@ -356,7 +399,7 @@ impl Infotext {
                 Field::Template | Field::NegativeTemplate | Field::Version => {}
             }
             if keep && !p.extra.contains_key(key) {
-                p.extra.insert(key.clone(), value.clone());
+                put_extra(&mut p.extra, key, value.clone());
             }
         }
         if has_hires {
@@ -705,6 +748,21 @@ mod tests {
         assert_eq!(p.loras[0].weight, Some(0.8));
         assert_eq!(p.loras[0].hash.as_deref(), Some("45b5bd0819cf"));
         assert_eq!(p.loras[2].name, "extra");
+    }
+
+    #[test]
+    fn single_line_paste() {
+        let info = Infotext::parse(
+            "a cat, sitting Negative prompt: dog, blur Steps: 20, Sampler: Euler a, Seed: 9",
+        );
+        assert_eq!(info.prompt, "a cat, sitting");
+        assert_eq!(info.negative.as_deref(), Some("dog, blur"));
+        assert_eq!(info.get("Seed").as_deref(), Some("9"));
+        let info = Infotext::parse("a cat, Steps: 20, Seed: 9, Sampler: Euler");
+        assert_eq!(info.prompt, "a cat");
+        assert_eq!(info.negative, None);
+        let plain = Infotext::parse("count the Steps: none here");
+        assert!(!plain.has_params);
     }
 
     #[test]

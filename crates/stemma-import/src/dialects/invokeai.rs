@@ -75,19 +75,38 @@ impl Importer for InvokeAi {
             record = from_v2(&meta);
             used_key = "sd-metadata";
             record.settings = Some(settings("invokeai-sd-metadata", meta));
+        } else if let Some(wf) = json("invokeai_workflow", &mut warnings) {
+            // Only the editor workflow: its `core_metadata` node's field values, when it has one.
+            used_key = "invokeai_workflow";
+            record = match metadata_from_workflow(&wf) {
+                Some(meta) => from_v3(&meta),
+                None => {
+                    warnings.push(
+                        "only the editor workflow is stored; no generation values found".into(),
+                    );
+                    new_record(ID, None, ID)
+                }
+            };
+            record.settings = Some(settings("invokeai-workflow", wf));
         } else if let Some(dream) = evidence.text("Dream") {
             record = from_dream(dream).ok_or(Error::Parse {
                 dialect: ID,
                 reason: "Dream string has no quoted prompt".into(),
             })?;
             used_key = "Dream";
+        } else if let Some(key) = KEYS.iter().find(|k| evidence.text(k).is_some()) {
+            // The marker is there but holds nothing readable (a graph without `core_metadata`, broken JSON):
+            // keep it verbatim.
+            warnings.push(format!("{key}: no generation values found"));
+            record = new_record(ID, None, ID);
+            used_key = key;
         } else {
             return Err(Error::Parse {
                 dialect: ID,
                 reason: "no readable InvokeAI metadata".into(),
             });
         }
-        record.raw = raw_entries(evidence, |e| e.key == used_key, |_| false);
+        record.raw = raw_entries(evidence, |e| e.key == used_key, |_| true);
         Ok(Imported {
             dialect: ID,
             record,
@@ -252,6 +271,23 @@ fn metadata_from_graph(graph: &Value) -> Option<Value> {
         }
     }
     Some(Value::Object(meta))
+}
+
+/// The field values of the `core_metadata` node of an `invokeai_workflow` (`nodes[].data.inputs.<field>.value`).
+fn metadata_from_workflow(wf: &Value) -> Option<Value> {
+    let node = wf.get("nodes")?.as_array()?.iter().find(|n| {
+        n.get("data")
+            .and_then(|d| d.get("type"))
+            .and_then(Value::as_str)
+            == Some("core_metadata")
+    })?;
+    let inputs = node.get("data")?.get("inputs")?.as_object()?;
+    let meta: Map<String, Value> = inputs
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.get("value")?.clone())))
+        .filter(|(_, v)| !v.is_null())
+        .collect();
+    (!meta.is_empty()).then_some(Value::Object(meta))
 }
 
 /// Split `[negative]` parts out of a 1.x/2.x prompt.
@@ -553,5 +589,19 @@ mod tests {
     fn unrelated_dream_key_is_not_claimed() {
         let m = meta(&[("Dream", "sweet dreams")]);
         assert_eq!(InvokeAi.detect(&Evidence::new(&m)), Confidence::No);
+    }
+
+    #[test]
+    fn workflow_only_reads_the_core_metadata_node() {
+        let wf = r#"{"nodes":[{"id":"a","type":"invocation","data":{"type":"core_metadata",
+            "inputs":{"positive_prompt":{"name":"positive_prompt","value":"a cat"},"seed":{"value":5}}}}],"edges":[]}"#;
+        let m = meta(&[("invokeai_workflow", wf)]);
+        let r = InvokeAi.import(&Evidence::new(&m)).unwrap().record;
+        assert_eq!(r.prompt.unwrap().positive.as_deref(), Some("a cat"));
+        assert_eq!(r.params.unwrap().seed.as_deref(), Some("5"));
+        assert_eq!(
+            r.settings.unwrap().format.as_deref(),
+            Some("invokeai-workflow")
+        );
     }
 }

@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use stemma_container::Entry;
 use stemma_model::{relation, Parent, Settings};
 
-use super::helpers::{new_record, raw_entries, seed_text};
+use super::drawthings::xmp_property;
+use super::helpers::{new_record, put_extra, raw_entries, seed_text};
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
 
 /// The Midjourney importer.
@@ -26,10 +27,24 @@ static XMP_SOURCE_TYPE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r#"DigitalSourceType(?:\s*=\s*"|>|[^>]*rdf:resource\s*=\s*")([^"<]+)"#).ok()
 });
 
-fn description<'a>(evidence: &Evidence<'a>) -> Option<&'a Entry> {
+/// The entry holding the description and the description text: PNG text `Description`, else an XMP
+/// `dc:description` (JPEG/WebP downloads).
+fn description<'a>(evidence: &Evidence<'a>) -> Option<(&'a Entry, String)> {
     evidence
         .entries()
-        .find(|e| e.key == "Description" && e.value.as_text().is_some_and(|t| t.contains(JOB_ID)))
+        .find_map(|e| {
+            let t = e.value.as_text()?;
+            (e.key == "Description" && t.contains(JOB_ID)).then(|| (e, t.to_string()))
+        })
+        .or_else(|| {
+            evidence
+                .entries()
+                .filter(|e| e.origin == "xmp" || e.key == "XML:com.adobe.xmp")
+                .find_map(|e| {
+                    let d = xmp_property(e.value.as_text()?, "dc:description")?;
+                    d.contains(JOB_ID).then_some((e, d))
+                })
+        })
 }
 
 /// `--name value` parameters of a prompt, in order; a flag without a value is `true`.
@@ -99,7 +114,7 @@ impl Importer for Midjourney {
         "Midjourney (website downloads)"
     }
     fn detection_rule(&self) -> &'static str {
-        "text `Description` containing `Job ID:`"
+        "text `Description` (or XMP `dc:description`) containing `Job ID:`"
     }
     fn detect(&self, evidence: &Evidence) -> Confidence {
         if description(evidence).is_some() {
@@ -109,11 +124,11 @@ impl Importer for Midjourney {
         }
     }
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
-        let entry = description(evidence).ok_or(Error::Parse {
+        let (entry, text) = description(evidence).ok_or(Error::Parse {
             dialect: ID,
             reason: "no Description with Job ID".into(),
         })?;
-        let text = entry.value.as_text().unwrap_or_default();
+        let text = text.as_str();
         let (prompt, job) = match text.rfind(JOB_ID) {
             Some(i) => (text[..i].trim(), Some(text[i + JOB_ID.len()..].trim())),
             None => (text.trim(), None),
@@ -140,7 +155,7 @@ impl Importer for Midjourney {
             p.seed = Some(seed);
         }
         for (k, v) in &mj_params {
-            p.extra.insert(k.clone(), v.clone());
+            put_extra(&mut p.extra, k, v.clone());
         }
         if let Some(job) = job.filter(|j| !j.is_empty()) {
             p.extra
@@ -149,7 +164,7 @@ impl Importer for Midjourney {
         let mut settings = Map::new();
         for key in ["Author", "Creation Time"] {
             if let Some(v) = evidence.text(key) {
-                p.extra.insert(key.into(), Value::String(v.to_string()));
+                put_extra(&mut p.extra, key, Value::String(v.to_string()));
                 settings.insert(key.into(), Value::String(v.to_string()));
             }
         }
@@ -158,7 +173,7 @@ impl Importer for Midjourney {
             ("DigitalSourceType", &XMP_SOURCE_TYPE),
         ] {
             if let Some(v) = xmp_value(evidence, key, re) {
-                p.extra.insert(key.into(), Value::String(v.clone()));
+                put_extra(&mut p.extra, key, Value::String(v.clone()));
                 settings.insert(key.into(), Value::String(v));
             }
         }
@@ -191,6 +206,21 @@ mod tests {
             after_image_data: false,
             encoding: None,
         }
+    }
+
+    #[test]
+    fn xmp_description_of_a_webp_download() {
+        let m = Metadata {
+            entries: vec![entry(
+                "xmp",
+                "packet",
+                r#"<rdf:Description><dc:description><rdf:Alt><rdf:li xml:lang="x-default">a fox --v 6.1 Job ID: 1234</rdf:li></rdf:Alt></dc:description></rdf:Description>"#,
+            )],
+            ..Metadata::default()
+        };
+        let r = Midjourney.import(&Evidence::new(&m)).unwrap().record;
+        assert_eq!(r.positive(), Some("a fox --v 6.1"));
+        assert_eq!(r.params.unwrap().extra["v"], "6.1");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 use stemma_model::{relation, Hires, ModelRef, Parent, Settings};
 
 use super::helpers::{
-    json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, raw_entries,
+    json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, put_extra,
+    raw_entries,
 };
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
 
@@ -93,7 +94,7 @@ impl Importer for Nmkd {
         if let Some(obj) = data.as_object() {
             for (k, v) in obj {
                 if !MAPPED.contains(&k.as_str()) || (k == "initStrength" && init.is_none()) {
-                    p.extra.insert(k.clone(), v.clone());
+                    put_extra(&mut p.extra, k, v.clone());
                 }
             }
         }

@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 use stemma_model::{ModelRef, RawEntry, Settings};
 
 use super::helpers::{
-    json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, raw_entries,
+    json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, put_extra,
+    raw_entries,
 };
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
 
@@ -154,11 +155,11 @@ pub(crate) fn import_fields(
     }
     for (k, v) in c {
         if !MAPPED.contains(&k.as_str()) {
-            p.extra.insert(k.clone(), v.clone());
+            put_extra(&mut p.extra, k, v.clone());
         }
     }
     if let Some(t) = text("Generation time") {
-        p.extra.insert("Generation time".into(), Value::String(t));
+        put_extra(&mut p.extra, "Generation time", Value::String(t));
     }
     record.settings = comment.map(|data| Settings {
         format: Some("novelai-comment".into()),

@@ -8,7 +8,8 @@ use stemma_model::{Hires, ModelRef, Settings};
 
 use super::a1111::import_infotext;
 use super::helpers::{
-    json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, raw_entries,
+    json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, put_extra,
+    raw_entries,
 };
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
 
@@ -117,7 +118,7 @@ impl Importer for StabilityMatrix {
         if let Some(obj) = data.as_object() {
             for (k, v) in obj {
                 if !MAPPED.contains(&k.as_str()) && !v.is_null() {
-                    p.extra.insert(k.clone(), v.clone());
+                    put_extra(&mut p.extra, k, v.clone());
                 }
             }
         }

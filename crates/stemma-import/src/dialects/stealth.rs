@@ -5,12 +5,13 @@
 //! column-major order (`for x { for y { … } }`), bytes MSB first. A 15-byte signature (`stealth_pnginfo`,
 //! `stealth_pngcomp`, `stealth_rgbinfo`, `stealth_rgbcomp`), a 32-bit big-endian payload length **in bits**, then
 //! the payload (UTF-8, or gzip of UTF-8 for `*comp`). A1111-family payloads are infotext; NovelAI's is a JSON
-//! object of its PNG text fields.
+//! object of its PNG text fields; SwarmUI's is its metadata JSON (`sui_image_params`).
 //!
 //! Pixels are decoded only when the caller passed the file bytes and no other importer recognised the file's
 //! metadata (decoding is expensive and the chunks are the primary layer).
 
 use std::io::Read;
+use std::sync::Mutex;
 
 use image::{DynamicImage, GenericImageView};
 use serde_json::Value;
@@ -20,7 +21,7 @@ use stemma_model::RawEntry;
 use super::a1111::infotext_record;
 use super::helpers::{parse_json_lenient, raw_entries};
 use super::infotext::looks_like_infotext;
-use super::novelai;
+use super::{novelai, swarmui};
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result, IMPORTERS};
 
 /// The stealth pnginfo importer.
@@ -133,8 +134,36 @@ fn hidden_of(evidence: &Evidence) -> Option<Hidden> {
             return None;
         }
     }
-    let img = image::load_from_memory(file).ok()?;
-    read_hidden(&img)
+    let key = fingerprint(file);
+    if let Ok(cache) = LAST.lock() {
+        if let Some((k, hidden)) = cache.as_ref() {
+            if *k == key {
+                return hidden.clone();
+            }
+        }
+    }
+    let hidden = image::load_from_memory(file)
+        .ok()
+        .and_then(|img| read_hidden(&img));
+    if let Ok(mut cache) = LAST.lock() {
+        *cache = Some((key, hidden.clone()));
+    }
+    hidden
+}
+
+/// The last file decoded and what it held: `detect` and `import` run one after the other on the same bytes, and
+/// decoding the pixels is the expensive part.
+static LAST: Mutex<Option<Cached>> = Mutex::new(None);
+
+/// A file fingerprint and the payload found in it.
+type Cached = ((usize, u64), Option<Hidden>);
+
+/// Length and FNV-1a hash of the file bytes.
+fn fingerprint(file: &[u8]) -> (usize, u64) {
+    let hash = file.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (file.len(), hash)
 }
 
 fn others_detect(evidence: &Evidence) -> bool {
@@ -155,10 +184,18 @@ pub(crate) fn import_hidden(evidence: &Evidence, hidden: &Hidden) -> Result<Impo
     };
     let mut raw = raw_entries(evidence, |_| false, |_| false);
     raw.push(carrier);
-    if let Some(Value::Object(fields)) = parse_json_lenient(&hidden.text) {
-        if novelai::is_novelai(&fields) || fields.contains_key("Comment") {
+    match parse_json_lenient(&hidden.text) {
+        Some(doc) if swarmui::is_swarm_doc(&doc) => {
+            let mut imported = swarmui::record_from_doc(&doc, ID);
+            imported.record.raw = raw;
+            return Ok(imported);
+        }
+        Some(Value::Object(fields))
+            if novelai::is_novelai(&fields) || fields.contains_key("Comment") =>
+        {
             return novelai::import_fields(&fields, raw, ID);
         }
+        _ => {}
     }
     if looks_like_infotext(&hidden.text) {
         let mut imported = infotext_record(evidence, &hidden.text, ID);
@@ -305,6 +342,14 @@ mod tests {
             .record;
         assert_eq!(r.generator.unwrap().name, "novelai");
         assert_eq!(r.params.unwrap().seed.as_deref(), Some("9"));
+        let swarm = r#"{"sui_image_params": {"prompt": "owl", "seed": 3, "steps": 20}}"#;
+        let hidden =
+            read_hidden(&embed(b"stealth_rgbinfo", swarm.as_bytes(), false, 30, 30)).unwrap();
+        let r = import_hidden(&Evidence::new(&meta), &hidden)
+            .unwrap()
+            .record;
+        assert_eq!(r.generator.as_ref().unwrap().name, "swarmui");
+        assert_eq!(r.positive(), Some("owl"));
         let plain = DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
             30,
             30,

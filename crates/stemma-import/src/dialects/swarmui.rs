@@ -7,7 +7,8 @@ use stemma_container::Entry;
 use stemma_model::{Lora, ModelRef, Settings};
 
 use super::helpers::{
-    json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, raw_entries,
+    json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, put_extra,
+    raw_entries,
 };
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
 
@@ -40,9 +41,7 @@ fn find<'a>(evidence: &Evidence<'a>) -> Option<(&'a Entry, Value)> {
             return None;
         }
         let v = parse_json_lenient(t)?;
-        v.get("sui_image_params")
-            .is_some_and(Value::is_object)
-            .then_some((e, v))
+        is_swarm_doc(&v).then_some((e, v))
     })
 }
 
@@ -59,14 +58,15 @@ fn list(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-fn import(evidence: &Evidence, entry: &Entry, doc: &Value) -> Imported {
+/// Build a record from a SwarmUI metadata document (without `raw`, which the caller fills).
+pub(crate) fn record_from_doc(doc: &Value, dialect: &'static str) -> Imported {
     let empty = Map::new();
     let sp = doc
         .get("sui_image_params")
         .and_then(Value::as_object)
         .unwrap_or(&empty);
     let version = sp.get("swarm_version").and_then(json_text);
-    let mut record = new_record("swarmui", version, ID);
+    let mut record = new_record("swarmui", version, dialect);
     let prompt = record.prompt_mut();
     prompt.positive = sp.get("prompt").and_then(json_text);
     prompt.negative = sp.get("negativeprompt").and_then(json_text);
@@ -109,13 +109,13 @@ fn import(evidence: &Evidence, entry: &Entry, doc: &Value) -> Imported {
         .collect();
     for (k, v) in sp {
         if !MAPPED.contains(&k.as_str()) {
-            p.extra.insert(k.clone(), v.clone());
+            put_extra(&mut p.extra, k, v.clone());
         }
     }
     if let Some(obj) = doc.as_object() {
         for (k, v) in obj {
             if k != "sui_image_params" {
-                p.extra.insert(k.clone(), v.clone());
+                put_extra(&mut p.extra, k, v.clone());
             }
         }
     }
@@ -124,12 +124,22 @@ fn import(evidence: &Evidence, entry: &Entry, doc: &Value) -> Imported {
         data: Some(doc.clone()),
         ..Settings::default()
     });
-    record.raw = raw_entries(evidence, |e| std::ptr::eq(e, entry), |_| false);
     Imported {
-        dialect: ID,
+        dialect,
         record,
         warnings: Vec::new(),
     }
+}
+
+/// True when a JSON document is SwarmUI's.
+pub(crate) fn is_swarm_doc(doc: &Value) -> bool {
+    doc.get("sui_image_params").is_some_and(Value::is_object)
+}
+
+fn import(evidence: &Evidence, entry: &Entry, doc: &Value) -> Imported {
+    let mut imported = record_from_doc(doc, ID);
+    imported.record.raw = raw_entries(evidence, |e| std::ptr::eq(e, entry), |_| false);
+    imported
 }
 
 impl Importer for SwarmUi {

@@ -8,7 +8,8 @@ use stemma_container::Entry;
 use stemma_model::{ModelRef, Settings};
 
 use super::helpers::{
-    graph, json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, raw_entries,
+    graph, json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, put_extra,
+    raw_entries,
 };
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
 
@@ -84,7 +85,7 @@ impl Importer for TensorArt {
                 .and_then(|g| graph::sampler_value(g, &["seed", "noise_seed"]))
                 .and_then(json_seed);
             if from_graph.is_some() {
-                p.extra.insert("seed".into(), Value::String("-1".into()));
+                put_extra(&mut p.extra, "seed", Value::String("-1".into()));
                 p.seed = from_graph;
             } else {
                 warnings.push("seed is -1 (random) and the graph does not state one".into());
@@ -107,7 +108,7 @@ impl Importer for TensorArt {
         if let Some(obj) = data.as_object() {
             for (k, v) in obj {
                 if !MAPPED.contains(&k.as_str()) {
-                    p.extra.insert(k.clone(), v.clone());
+                    put_extra(&mut p.extra, k, v.clone());
                 }
             }
         }
