@@ -7,12 +7,13 @@ use std::sync::Mutex;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use stemma_container::{ops, Edit, Limits, RecordChange};
+use stemma_container::{ops, sidecar, Edit, Limits, RecordChange};
 use stemma_import::{import, Evidence};
 use stemma_model::record_to_json;
 
 use crate::exit;
 use crate::files::expand;
+use crate::view::text_sidecar_entry;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -28,6 +29,9 @@ pub struct Args {
     /// Print one line per file.
     #[arg(short, long)]
     verbose: bool,
+    /// Write each record to the sidecar `<file name>.stemma.json` and leave the images untouched.
+    #[arg(long)]
+    sidecar: bool,
 }
 
 /// What happened to one file.
@@ -132,15 +136,27 @@ fn import_one(file: &Path, args: &Args, limits: &Limits) -> Outcome {
             Ok(m) => m,
             Err(e) => return fail("", e),
         };
-    if metadata.record_json.is_some() {
+    if metadata.record_json.is_some() || sidecar::sidecar_path(file).exists() {
         return Outcome::AlreadyStemma;
     }
-    let evidence = Evidence {
+    let file_name = file.file_name().and_then(|n| n.to_str());
+    let mut report = import(&Evidence {
         metadata: &metadata,
-        file_name: file.file_name().and_then(|n| n.to_str()),
+        file_name,
         file: Some(&bytes),
-    };
-    let report = import(&evidence);
+    });
+    if report.imported.is_none() {
+        // A1111's "save text file" option writes the infotext beside the image as `<stem>.txt`.
+        if let Some(entry) = text_sidecar_entry(file) {
+            let mut with_text = metadata.clone();
+            with_text.entries.push(entry);
+            report = import(&Evidence {
+                metadata: &with_text,
+                file_name,
+                file: Some(&bytes),
+            });
+        }
+    }
     let Some(imported) = report.imported else {
         return match report.failures.first() {
             Some((dialect, why)) => {
@@ -156,6 +172,14 @@ fn import_one(file: &Path, args: &Args, limits: &Limits) -> Outcome {
         Ok(j) => j,
         Err(e) => return fail(imported.dialect, e.into()),
     };
+    if args.sidecar {
+        return match sidecar::write_sidecar(file, &json)
+            .with_context(|| format!("{}: sidecar not written", file.display()))
+        {
+            Ok(_) => Outcome::Imported(imported.dialect),
+            Err(e) => fail(imported.dialect, e),
+        };
+    }
     let edit = Edit {
         record: RecordChange::Set(json),
         strip: None,

@@ -11,7 +11,7 @@ use stemma_model::Record;
 
 use crate::exit;
 use crate::files::expand;
-use crate::view::{view_file, FileView};
+use crate::view::{view_file, Depth, FileView};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -25,17 +25,28 @@ pub struct Args {
     #[arg(long, requires = "json")]
     record_only: bool,
     /// Show only a stored stemma record; do not import the generator's metadata on the fly.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "deep")]
     no_import: bool,
+    /// Also look for metadata hidden in the pixels (stealth pnginfo) in files without other metadata; this decodes
+    /// those images.
+    #[arg(long)]
+    deep: bool,
 }
 
 pub fn run(args: Args) -> Result<u8> {
     let files = expand(&args.paths);
     let limits = Limits::default();
+    let depth = if args.no_import {
+        Depth::StemmaOnly
+    } else if args.deep {
+        Depth::Deep
+    } else {
+        Depth::Import
+    };
     // Files are read in parallel; output keeps the order of the command line.
     let results: Vec<(PathBuf, Result<FileView>)> = files
         .par_iter()
-        .map(|path| (path.clone(), view_file(path, &limits, !args.no_import)))
+        .map(|path| (path.clone(), view_file(path, &limits, depth)))
         .collect();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -154,6 +165,7 @@ fn write_human(out: &mut impl Write, path: &Path, view: &FileView) -> io::Result
 fn write_record(out: &mut impl Write, record: &Record, view: &FileView) -> io::Result<()> {
     let origin = match (&view.source, view.layers.first()) {
         (Some(crate::view::RecordSource::Stemma), _) => "stemma record".to_string(),
+        (Some(crate::view::RecordSource::Sidecar), _) => "stemma sidecar".to_string(),
         (_, Some(dialect)) => format!("imported from {dialect} metadata"),
         _ => "record".to_string(),
     };

@@ -4,13 +4,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value};
-use stemma_container::{ops, Edit, Limits, RecordChange};
+use stemma_container::{ops, sidecar, Edit, Limits, RecordChange};
 use stemma_model::{
     parse_record, record_to_json, relation, ContentId, Params, Parent, Record, Sequence,
 };
 
 use crate::exit;
-use crate::view::view_file;
+use crate::view::{view_file, Depth};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -66,25 +66,62 @@ pub struct Args {
     /// Do not write the XMP interop mirrors (dc:description, IPTC AI properties, Digital Source Type).
     #[arg(long)]
     no_xmp: bool,
+    /// Write the record to the sidecar `<file name>.stemma.json` and leave the file untouched (for read-only media,
+    /// formats stemma does not write, or by choice).
+    #[arg(long, conflicts_with = "output")]
+    sidecar: bool,
 }
 
 pub fn run(args: Args) -> Result<u8> {
     let limits = Limits::default();
-    let file = &args.file;
     let mut record = base_record(&args, &limits)?;
     apply_flags(&mut record, &args, &limits)?;
-    let bytes = ops::read_for_edit(file, &limits).with_context(|| file.display().to_string())?;
-    // A damaged file is refused before anything else, with the damage named.
+    let target = Target {
+        file: &args.file,
+        output: args.output.as_deref(),
+        sidecar: args.sidecar,
+        edit: Edit {
+            force: args.force,
+            xmp_mirrors: !args.no_xmp,
+            a1111_mirror: args.a1111,
+            windows_text: args.windows,
+            ..Edit::default()
+        },
+    };
+    write_record(&target, record, &limits)?;
+    Ok(exit::OK)
+}
+
+/// Where and how a record is written.
+pub struct Target<'a> {
+    pub file: &'a Path,
+    pub output: Option<&'a Path>,
+    pub sidecar: bool,
+    /// Options of the edit; its record change is set by `write_record`.
+    pub edit: Edit,
+}
+
+/// Write `record` for `target.file`: refuse damaged files, fill in the content ids, validate against the schema,
+/// then rewrite the file atomically (or write its sidecar).
+pub fn write_record(target: &Target, mut record: Record, limits: &Limits) -> Result<()> {
+    let file = target.file;
+    let name = || file.display().to_string();
+    let bytes = std::fs::read(file).with_context(name)?;
     let source: &dyn stemma_container::source::Source = &bytes.as_slice();
-    let problems = ops::handler_of(source)
-        .and_then(|h| h.check(&bytes, &limits))
-        .with_context(|| file.display().to_string())?;
-    if !problems.is_empty() {
-        bail!("{}: not written: {}", file.display(), problems.join("; "));
+    match ops::handler_of(source) {
+        Ok(handler) => {
+            // A damaged file is refused before anything else, with the damage named.
+            let problems = handler.check(&bytes, limits).with_context(name)?;
+            if !problems.is_empty() {
+                bail!("{}: not written: {}", file.display(), problems.join("; "));
+            }
+            // The ids describe the image data, which writing a record does not change, so they come from the input.
+            record.content = Some(ops::content_ids(&bytes, true, limits).with_context(name)?);
+        }
+        // Any file can have a sidecar, even one stemma cannot read.
+        Err(_) if target.sidecar => {}
+        Err(e) => return Err(e).with_context(name),
     }
-    // The ids describe the image data, which stamping does not change, so they are computed from the input.
-    record.content =
-        Some(ops::content_ids(&bytes, true, &limits).with_context(|| file.display().to_string())?);
     let json = record_to_json(&record)?;
     let problems = stemma_model::validate_record_json(&serde_json::from_str(&json)?);
     if !problems.is_empty() {
@@ -94,17 +131,19 @@ pub fn run(args: Args) -> Result<u8> {
             problems.join("; ")
         );
     }
+    if target.sidecar {
+        let path = sidecar::write_sidecar(file, &json)
+            .with_context(|| format!("{}: sidecar not written", file.display()))?;
+        eprintln!("wrote {}", path.display());
+        return Ok(());
+    }
     let edit = Edit {
         record: RecordChange::Set(json),
-        force: args.force,
-        xmp_mirrors: !args.no_xmp,
-        a1111_mirror: args.a1111,
-        windows_text: args.windows,
-        ..Edit::default()
+        ..target.edit.clone()
     };
-    ops::rewrite(file, args.output.as_deref(), &edit, &limits)
+    ops::rewrite(file, target.output, &edit, limits)
         .with_context(|| format!("{}: not written", file.display()))?;
-    Ok(exit::OK)
+    Ok(())
 }
 
 fn base_record(args: &Args, limits: &Limits) -> Result<Record> {
@@ -119,8 +158,15 @@ fn base_record(args: &Args, limits: &Limits) -> Result<Record> {
     if args.fresh {
         return Ok(Record::new());
     }
-    let view = view_file(&args.file, limits, true)?;
-    Ok(view.record.unwrap_or_else(Record::new))
+    match view_file(&args.file, limits, Depth::Import) {
+        Ok(view) => Ok(view.record.unwrap_or_else(Record::new)),
+        // A sidecar can describe a file stemma cannot read; it starts empty.
+        Err(e) if args.sidecar => {
+            eprintln!("stemma: {e:#}; starting from an empty record");
+            Ok(Record::new())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn apply_flags(record: &mut Record, args: &Args, limits: &Limits) -> Result<()> {

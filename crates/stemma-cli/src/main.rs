@@ -1,6 +1,7 @@
 //! `stemma`: the command-line glue over the stemma crates. Each subcommand lives in its own module; the logic lives
 //! in the library crates.
 
+mod cmd_convert;
 mod cmd_id;
 mod cmd_import;
 mod cmd_show;
@@ -54,6 +55,8 @@ enum Command {
     Verify(cmd_verify::Args),
     /// Turn each file's generator metadata into a stemma record, written into the file (or a sidecar).
     Import(cmd_import::Args),
+    /// Carry a record and its lineage onto another file (an upscaled, re-encoded or edited copy).
+    Convert(cmd_convert::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Id(args) => cmd_id::run(args),
         Command::Verify(args) => cmd_verify::run(args),
         Command::Import(args) => cmd_import::run(args),
+        Command::Convert(args) => cmd_convert::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
