@@ -80,8 +80,13 @@ pub struct InterpolationReport {
 /// One run found in a folder.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SequenceReport {
-    /// Sequence id (`disco:TimeToDisco(0)`, `deforum:20230812221310`, `pytti:bird(2)`, `frames:<prefix>`).
+    /// Sequence id written into every frame's record: `<key>@<12 hex digits>` of the run's settings hash, or of
+    /// the first frame's lineage id when there are no settings (`disco:TimeToDisco(0)@3f9a…`), so that runs with a
+    /// tool's default name in different folders do not share an id. Just the key when neither is known.
     pub id: String,
+    /// The run's name in its folder (`disco:TimeToDisco(0)`, `deforum:20230812221310`, `pytti:bird(2)`,
+    /// `frames:<prefix>`).
+    pub key: String,
     pub tool: Tool,
     pub folder: PathBuf,
     /// The frames present, by index (one per index; see `duplicates`).
@@ -521,6 +526,7 @@ fn build_sequence(
         .sort_by(|a, b| a.index.cmp(&b.index).then(a.path.cmp(&b.path)));
     let mut report = SequenceReport {
         id: group.id.clone(),
+        key: group.id.clone(),
         tool: group.tool,
         folder: folder.to_path_buf(),
         frames: Vec::new(),
@@ -542,8 +548,11 @@ fn build_sequence(
     let s = settings.map(|(_, s)| s);
     let srt = srt.map(|(_, s)| s);
     report.animated = match (group.tool, s.and_then(|s| s.animated)) {
-        // Disco does not save animation_mode: padded frame numbers mean animation.
-        (Tool::Disco, _) => group.animated_by_name,
+        // Disco does not save animation_mode: padded frame numbers mean animation, except in v3, which padded
+        // stills and had no animation (its text_prompts is a list).
+        (Tool::Disco, _) => {
+            group.animated_by_name && s.and_then(|s| s.variant.as_deref()) != Some("disco-v3")
+        }
         (_, Some(a)) => a,
         _ => group.animated_by_name,
     };
@@ -570,6 +579,13 @@ fn build_sequence(
             paths,
             identical,
         });
+    }
+    let unique_by = s
+        .map(|s| s.hash.clone())
+        .or_else(|| unique.first().and_then(|c| ids.get(&c.path)));
+    if let Some(hash) = unique_by {
+        let hex = hash.trim_start_matches("sha256:");
+        report.id = format!("{}@{}", report.key, hex.get(..12).unwrap_or(hex));
     }
     let present: BTreeSet<u64> = unique.iter().map(|c| c.index).collect();
     if let Some(&last) = present.iter().next_back() {
@@ -689,6 +705,9 @@ fn build_sequence(
             }
         }
         record.parents = parents;
+        if let Some(run) = record.run.as_mut() {
+            run.id = report.id.clone();
+        }
         let seq = record.sequence.get_or_insert_with(|| Sequence {
             id: report.id.clone(),
             ..Sequence::default()
@@ -736,7 +755,7 @@ fn link_interpolation(
     let named = first
         .sequence_key
         .as_ref()
-        .and_then(|key| scan.sequences.iter().position(|s| &s.id == key));
+        .and_then(|key| scan.sequences.iter().position(|s| &s.key == key));
     let target = match named {
         Some(i) => Some(i),
         // Deforum's Interpolation tab names the folder after a video, not a timestring.

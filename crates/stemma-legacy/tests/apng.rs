@@ -93,7 +93,8 @@ fn same_format_frames_are_copied_without_reencoding() {
     assert_eq!(meta.frames, Some(5));
     let record = stemma_model::parse_record(meta.record_json.as_deref().unwrap()).unwrap();
     assert_eq!(record.frames.len(), 5);
-    assert_eq!(record.sequence.as_ref().unwrap().id, "disco:Run(0)");
+    assert_eq!(record.sequence.as_ref().unwrap().id, seqs[0].id);
+    assert!(seqs[0].id.starts_with("disco:Run(0)@"));
     assert_eq!(record.sequence.as_ref().unwrap().fps, Some(12.0));
     assert!(
         record.settings.as_ref().unwrap().data.is_some(),

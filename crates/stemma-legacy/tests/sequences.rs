@@ -24,7 +24,7 @@ fn id_of(path: &Path) -> String {
 
 fn seq<'a>(seqs: &'a [SequenceReport], id: &str) -> &'a SequenceReport {
     seqs.iter()
-        .find(|s| s.id == id)
+        .find(|s| s.key == id)
         .unwrap_or_else(|| panic!("no sequence {id}"))
 }
 
@@ -95,15 +95,16 @@ fn disco_run_with_gaps_restart_stray_files_and_rife_folder() {
         run0.settings_file.as_ref().unwrap().file_name().unwrap(),
         "Flow(0)_settings.txt"
     );
+    let run1 = seq(&scan.sequences, "disco:Flow(1)");
     assert_eq!(
         run0.related,
-        ["disco:Flow(1)"],
+        std::slice::from_ref(&run1.id),
         "a restart with the same settings"
     );
-    let run1 = seq(&scan.sequences, "disco:Flow(1)");
+    assert!(run0.id.starts_with("disco:Flow(0)@") && run0.id != run1.id);
     assert_eq!(run1.frames.len(), 3);
     assert!(run1.gaps.is_empty() && run1.first_missing.is_none());
-    assert_eq!(run1.related, ["disco:Flow(0)"]);
+    assert_eq!(run1.related, std::slice::from_ref(&run0.id));
 
     // Settings once per run, by reference from every frame.
     let hash = run0.frames[0]
@@ -125,7 +126,7 @@ fn disco_run_with_gaps_restart_stray_files_and_rife_folder() {
         let r = &f.record;
         assert_eq!(r.settings.as_ref().unwrap().reference.as_ref(), Some(&hash));
         assert_eq!(r.run.as_ref().unwrap().settings.as_ref(), Some(&hash));
-        assert_eq!(r.sequence.as_ref().unwrap().id, "disco:Flow(0)");
+        assert_eq!(r.sequence.as_ref().unwrap().id, run0.id);
         assert_eq!(r.sequence.as_ref().unwrap().frame, Some(f.index));
         assert_eq!(f.id.as_deref(), Some(id_of(&f.path).as_str()));
     }
@@ -221,7 +222,7 @@ fn disco_run_with_gaps_restart_stray_files_and_rife_folder() {
     assert_eq!(i7.time, 4.0);
     assert_eq!(
         i7.record.sequence.as_ref().unwrap().id,
-        "disco:Flow(0)/rife-x2"
+        format!("{}/rife-x2", run0.id)
     );
 }
 
@@ -300,7 +301,8 @@ fn deforum_run_with_cadence_duplicates_resume_restart_and_rife_folder() {
     assert_eq!(run.duplicates[0].paths.len(), 2);
     assert!(run.duplicates[0].identical);
     assert_eq!(run.resume_settings.len(), 1);
-    assert_eq!(run.related, [format!("deforum:{ts2}")]);
+    let restart_id = seq(&scan.sequences, &format!("deforum:{ts2}")).id.clone();
+    assert_eq!(run.related, [restart_id]);
 
     let frame = |i: u64| run.frames.iter().find(|f| f.index == i).unwrap();
     // Generated frames: 0, 2, 4, 6, 8; seeds iterate per generated frame.
@@ -444,7 +446,8 @@ fn generic_numbered_frames_and_ids_off() {
     assert_eq!(scan.sequences.len(), 1);
     let s = &scan.sequences[0];
     assert_eq!(s.tool, Tool::Generic);
-    assert_eq!(s.id, "frames:export_");
+    assert_eq!(s.key, "frames:export_");
+    assert_eq!(s.id, s.key, "no settings and no ids: the key alone");
     assert_eq!(s.gaps, [0, 4]);
     assert!(s
         .frames
@@ -503,7 +506,7 @@ fn disco_resume_with_retained_frames_and_renumbered_export() {
     let export = seq(&scan.sequences, "frames:clip_");
     assert_eq!(export.tool, Tool::Generic);
     assert_eq!(export.gaps, [0], "numbering from 1 leaves index 0 unseen");
-    assert_eq!(export.related, ["disco:Loop(0)"]);
+    assert_eq!(export.related, std::slice::from_ref(&run.id));
     let hints: Vec<&str> = export
         .frames
         .iter()
@@ -575,7 +578,7 @@ fn pytti_run_folder_with_settings_txt() {
     let scans = stemma_legacy::scan_folder(dir).unwrap();
     assert_eq!(scans.len(), 1);
     let run = &scans[0];
-    assert_eq!(run.id, "pytti:bird(2)");
+    assert_eq!(run.key, "pytti:bird(2)");
     assert_eq!(run.tool, Tool::Pytti);
     assert_eq!(run.fps, Some(8.0));
     assert!(run.gaps.is_empty(), "image n is frame n − 1");

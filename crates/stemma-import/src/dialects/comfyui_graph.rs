@@ -580,6 +580,25 @@ impl Graph {
             return Text::Unknown;
         };
         let class = node.class.as_str();
+        if let Some((_, pos, neg)) = table::ROLE_TEXT.iter().find(|(c, ..)| *c == class) {
+            let name = match role {
+                Role::Positive => *pos,
+                Role::Negative => *neg,
+            };
+            if name.is_empty() || !node.has(name) {
+                return Text::Absent;
+            }
+            return match self.link(node, name) {
+                Some((n, s))
+                    if self
+                        .value(Input::Link(n, s, name), ctx, depth + 1)
+                        .is_none() =>
+                {
+                    self.cond_text(n, s, role, ctx, depth + 1, found)
+                }
+                _ => self.encoder_text(node, &[name], ctx, found),
+            };
+        }
         if let Some(names) = table::lookup(table::TEXT_ENCODERS, class) {
             return self.encoder_text(node, names, ctx, found);
         }
@@ -1702,5 +1721,75 @@ mod tests {
         assert_eq!(f.negative, Some(Text::Known("text, watermark".into())));
         assert_eq!(a.size, Some((480, 544)));
         assert_eq!(a.files, vec![("init", "start.png".to_string())]);
+    }
+
+    #[test]
+    fn video_wrapper_text_embeds_carry_both_prompts() {
+        let a = analyse(json!({
+            "198": {"class_type": "WanVideoModelLoader", "inputs": {"model": "wan\\wan2.1.safetensors"}},
+            "232": {"class_type": "WanVideoTextEmbedBridge", "inputs": {"positive": ["234", 0], "negative": ["235", 0]}},
+            "234": {"class_type": "CLIPTextEncode", "inputs": {"text": "positive prompt"}},
+            "235": {"class_type": "CLIPTextEncode", "inputs": {"text": "negative prompt"}},
+            "240": {"class_type": "WanVideoEmptyEmbeds", "inputs": {"width": 832, "height": 480, "num_frames": 81}},
+            "252": {"class_type": "WanVideoSampler", "inputs": {"steps": 30, "cfg": 6.0, "seed": 1234,
+                    "scheduler": "unipc", "denoise_strength": 1.0, "model": ["198", 0],
+                    "text_embeds": ["232", 0], "image_embeds": ["240", 0]}}
+        }));
+        let f = base(&a);
+        assert_eq!(f.sampler.as_deref(), Some("unipc"));
+        assert_eq!(f.model.as_deref(), Some("wan\\wan2.1.safetensors"));
+        assert_eq!(f.positive, Some(Text::Known("positive prompt".into())));
+        assert_eq!(f.negative, Some(Text::Known("negative prompt".into())));
+        assert_eq!(a.size, Some((832, 480)));
+
+        let a = analyse(json!({
+            "1": {"class_type": "WanVideoTextEncode", "inputs": {"positive_prompt": "a fox", "negative_prompt": "blur"}},
+            "2": {"class_type": "WanVideoSampler", "inputs": {"steps": 4, "cfg": 1.0, "seed": 1,
+                  "scheduler": "euler", "text_embeds": ["1", 0]}}
+        }));
+        assert_eq!(base(&a).negative, Some(Text::Known("blur".into())));
+    }
+
+    #[test]
+    fn long_chains_and_diamond_lattices_stay_bounded() {
+        // 5000 reroutes in a row, and 60 levels of ConditioningCombine each combining the level below twice
+        // (2^60 paths without a visit budget).
+        let mut g = simple(json!({}));
+        let o = g.as_object_mut().unwrap();
+        o.insert(
+            "r0".into(),
+            json!({"class_type": "Reroute", "inputs": {"": ["2", 0]}}),
+        );
+        for i in 1..5000 {
+            o.insert(
+                format!("r{i}"),
+                json!({"class_type": "Reroute", "inputs": {"": [format!("r{}", i - 1), 0]}}),
+            );
+        }
+        o.insert(
+            "c0".into(),
+            json!({"class_type": "CLIPTextEncode", "inputs": {"text": "x"}}),
+        );
+        for i in 1..60 {
+            let below = format!("c{}", i - 1);
+            o.insert(
+                format!("c{i}"),
+                json!({"class_type": "ConditioningCombine",
+                       "inputs": {"conditioning_1": [below.clone(), 0], "conditioning_2": [below, 0]}}),
+            );
+        }
+        o.insert(
+            "5".into(),
+            json!({"class_type": "KSampler", "inputs": {"seed": 1, "steps": 20, "cfg": 7.0,
+                   "sampler_name": "euler", "scheduler": "normal", "model": ["1", 0],
+                   "positive": ["c59", 0], "negative": ["r4999", 0], "latent_image": ["4", 0]}}),
+        );
+        let start = std::time::Instant::now();
+        let a = analyse(g);
+        assert!(start.elapsed().as_secs() < 5);
+        let f = base(&a);
+        assert_eq!(f.positive, Some(Text::Unknown));
+        assert_eq!(f.negative, Some(Text::Unknown), "beyond the depth limit");
+        assert!(a.warnings.iter().any(|w| w.contains("budget")));
     }
 }

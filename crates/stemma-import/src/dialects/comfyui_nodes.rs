@@ -210,7 +210,6 @@ pub const TEXT_ENCODERS: &[(&str, &[&str])] = &[
     ("Power Prompt (rgthree)", &["prompt"]),
     ("Power Prompt - Simple (rgthree)", &["prompt"]),
     ("ImpactWildcardEncode", &["populated_text", "wildcard_text"]),
-    ("WanVideoTextEncode", &["positive_prompt"]),
     ("CLIPTextEncodeWithWeight", &["text"]),
     ("PromptStashSaver", &["prompt_text"]),
 ];
@@ -327,7 +326,20 @@ pub const COND_WITHOUT_TEXT: &[&str] = &[
     "StableZero123_Conditioning",
     "SVD_img2vid_Conditioning",
     "CLIPVisionEncode",
-    "unCLIPConditioning",
+];
+
+/// Nodes that carry both prompts through one output (video wrappers' text embeds): class, the input of the
+/// positive text, the input of the negative text. The sampler's role (positive or negative) picks the input;
+/// a literal input is the text, a link is followed.
+pub const ROLE_TEXT: &[(&str, &str, &str)] = &[
+    ("WanVideoTextEmbedBridge", "positive", "negative"),
+    ("WanVideoTextEncode", "positive_prompt", "negative_prompt"),
+    (
+        "WanVideoTextEncodeCached",
+        "positive_prompt",
+        "negative_prompt",
+    ),
+    ("WanVideoTextEncodeSingle", "prompt", ""),
 ];
 
 /// Model loaders and the input holding the model name, in order of preference.
@@ -392,6 +404,13 @@ pub const LATENT_SOURCES: &[(&str, &str, &str)] = &[
     ("CosmosImageToVideoLatent", "width", "height"),
     ("LTXVImgToVideo", "width", "height"),
     ("Empty Latent Image (Inspire)", "width", "height"),
+    ("WanVideoEmptyEmbeds", "width", "height"),
+    ("WanVideoImageToVideoEncode", "width", "height"),
+    (
+        "WanVideoImageClipEncode",
+        "generation_width",
+        "generation_height",
+    ),
     (
         "Efficient Loader",
         "empty_latent_width",
