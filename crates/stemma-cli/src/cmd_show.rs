@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use rayon::prelude::*;
-use serde_json::{json, Value};
-use stemma_container::{Limits, Metadata};
+use serde::Serialize;
+use serde_json::json;
+use stemma_container::{Format, Limits, Metadata};
 use stemma_model::Record;
 
 use crate::exit;
 use crate::files::expand;
-use crate::view::{view_file, Depth, FileView};
+use crate::view::{view_file, Depth, FileView, RecordSource};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -43,73 +44,144 @@ pub fn run(args: Args) -> Result<u8> {
     } else {
         Depth::Import
     };
-    // Files are read in parallel; output keeps the order of the command line.
-    let results: Vec<(PathBuf, Result<FileView>)> = files
+    // Files are read and rendered in parallel; output keeps the order of the command line.
+    let mode = Mode {
+        json: args.json,
+        record_only: args.record_only,
+    };
+    let rendered: Vec<Rendered> = files
         .par_iter()
-        .map(|path| (path.clone(), view_file(path, &limits, depth)))
+        .map(|path| render(path, view_file(path, &limits, depth), mode))
         .collect();
     let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut failed = false;
-    for (path, result) in &results {
-        match result {
-            Ok(view) if args.json && args.record_only => {
-                serde_json::to_writer(&mut out, &view.record)?;
-                writeln!(out)?;
-            }
-            Ok(view) if args.json => {
-                serde_json::to_writer(&mut out, &json_view(path, view))?;
-                writeln!(out)?;
-            }
-            Ok(view) => write_human(&mut out, path, view)?,
-            Err(err) => {
-                failed = true;
-                if args.json && !args.record_only {
-                    serde_json::to_writer(
-                        &mut out,
-                        &json!({"file": path, "error": format!("{err:#}")}),
-                    )?;
-                    writeln!(out)?;
-                }
-                out.flush()?;
-                eprintln!("stemma: {err:#}");
-            }
+    for item in rendered {
+        out.write_all(&item.bytes)?;
+        if let Some(err) = item.render_error {
+            return Err(err.into());
+        }
+        if let Some(message) = item.error {
+            failed = true;
+            out.flush()?;
+            eprintln!("stemma: {message}");
         }
     }
     out.flush()?;
     Ok(if failed { exit::FILE_ERROR } else { exit::OK })
 }
 
-fn json_view(path: &Path, view: &FileView) -> Value {
-    json!({
-        "file": path,
-        "format": view.metadata.format,
-        "width": view.metadata.width,
-        "height": view.metadata.height,
-        "source": view.source,
-        "layers": view.layers,
-        "record": view.record,
-        "metadata": metadata_listing(&view.metadata),
-        "warnings": view.warnings,
-    })
+/// How `show` prints.
+#[derive(Clone, Copy)]
+struct Mode {
+    json: bool,
+    record_only: bool,
+}
+
+/// One file's output, made on a worker thread.
+struct Rendered {
+    /// What goes to standard output (written even when rendering failed part way, as a direct write would).
+    bytes: Vec<u8>,
+    /// The file could not be read: the message for standard error.
+    error: Option<String>,
+    /// Rendering itself failed (stops the command, as before).
+    render_error: Option<io::Error>,
+}
+
+fn render(path: &Path, result: Result<FileView>, mode: Mode) -> Rendered {
+    let mut bytes = Vec::new();
+    let mut error = None;
+    let written: io::Result<()> = match &result {
+        Ok(view) if mode.json && mode.record_only => write_json_line(&mut bytes, &view.record),
+        Ok(view) if mode.json => write_json_line(&mut bytes, &json_view(path, view)),
+        Ok(view) => write_human(&mut bytes, path, view),
+        Err(err) => {
+            let message = format!("{err:#}");
+            let written = if mode.json && !mode.record_only {
+                write_json_line(
+                    &mut bytes,
+                    &json!({"file": path, "error": message.as_str()}),
+                )
+            } else {
+                Ok(())
+            };
+            error = Some(message);
+            written
+        }
+    };
+    // Free the file's view on this worker thread.
+    drop(result);
+    Rendered {
+        bytes,
+        error,
+        render_error: written.err(),
+    }
+}
+
+fn write_json_line<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.push(b'\n');
+    Ok(())
+}
+
+/// The `--json` object of one file; its fields serialize in this order.
+#[derive(Serialize)]
+struct JsonView<'a> {
+    file: &'a Path,
+    format: Format,
+    width: Option<u32>,
+    height: Option<u32>,
+    source: &'a Option<RecordSource>,
+    layers: &'a [&'static str],
+    record: &'a Option<Record>,
+    metadata: Vec<ListingItem<'a>>,
+    warnings: &'a [String],
+}
+
+fn json_view<'a>(path: &'a Path, view: &'a FileView) -> JsonView<'a> {
+    JsonView {
+        file: path,
+        format: view.metadata.format,
+        width: view.metadata.width,
+        height: view.metadata.height,
+        source: &view.source,
+        layers: &view.layers,
+        record: &view.record,
+        metadata: metadata_listing(&view.metadata),
+        warnings: &view.warnings,
+    }
+}
+
+/// One line of the metadata listing.
+#[derive(Serialize)]
+struct ListingItem<'a> {
+    origin: &'a str,
+    key: &'a str,
+    size: usize,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    after_image_data: bool,
 }
 
 /// The metadata a file holds: one line per decoded entry, with its size (never the whole value).
-fn metadata_listing(meta: &Metadata) -> Vec<Value> {
-    let mut items: Vec<Value> = meta
+fn metadata_listing(meta: &Metadata) -> Vec<ListingItem<'_>> {
+    let mut items: Vec<ListingItem> = meta
         .entries
         .iter()
-        .map(|e| {
-            let mut item = json!({"origin": e.origin, "key": e.key, "size": e.value.len()});
-            if e.after_image_data {
-                item["after_image_data"] = Value::Bool(true);
-            }
-            item
+        .map(|e| ListingItem {
+            origin: &e.origin,
+            key: &e.key,
+            size: e.value.len(),
+            after_image_data: e.after_image_data,
         })
         .collect();
     if let Some(origin) = &meta.record_origin {
         let size = meta.record_json.as_ref().map_or(0, String::len);
-        items.push(json!({"origin": origin, "key": "stemma", "size": size}));
+        items.push(ListingItem {
+            origin,
+            key: "stemma",
+            size,
+            after_image_data: false,
+        });
     }
     items
 }

@@ -9,8 +9,8 @@ use stemma_model::{
     parse_record, record_to_json, relation, ContentId, Params, Parent, Record, Sequence,
 };
 
-use crate::exit;
 use crate::view::{view_file, Depth};
+use crate::{config, exit};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -57,15 +57,25 @@ pub struct Args {
     #[arg(long)]
     force: bool,
     /// Also write the A1111 `parameters` text (PNG) or EXIF UserComment (JPEG/WebP), so that Civitai, A1111's PNG
-    /// Info and other existing readers see the prompt.
-    #[arg(long)]
+    /// Info and other existing readers see the prompt (default from the configuration file, else off).
+    #[arg(long, overrides_with = "no_a1111")]
     a1111: bool,
-    /// Also write Windows' EXIF text tags (ImageDescription, XPComment, XPTitle) where the container has EXIF.
+    /// Do not write the A1111 mirror, whatever the configuration says.
     #[arg(long)]
+    no_a1111: bool,
+    /// Also write Windows' EXIF text tags (ImageDescription, XPComment, XPTitle) where the container has EXIF
+    /// (default from the configuration file, else off).
+    #[arg(long, overrides_with = "no_windows")]
     windows: bool,
+    /// Do not write Windows' EXIF text tags, whatever the configuration says.
+    #[arg(long)]
+    no_windows: bool,
     /// Do not write the XMP interop mirrors (dc:description, IPTC AI properties, Digital Source Type).
     #[arg(long)]
     no_xmp: bool,
+    /// Who wrote the prompt (`prompt.author`, mirrored as IPTC AIPromptWriterName); default from the configuration.
+    #[arg(long)]
+    prompt_author: Option<String>,
     /// Write the record to the sidecar `<file name>.stemma.json` and leave the file untouched (for read-only media,
     /// formats stemma does not write, or by choice).
     #[arg(long, conflicts_with = "output")]
@@ -74,17 +84,29 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<u8> {
     let limits = Limits::default();
+    let config = config::load()?;
     let mut record = base_record(&args, &limits)?;
     apply_flags(&mut record, &args, &limits)?;
+    if let Some(author) = args.prompt_author.clone().or(config.prompt_author.clone()) {
+        if record
+            .prompt
+            .as_ref()
+            .and_then(|p| p.author.as_ref())
+            .is_none()
+            || args.prompt_author.is_some()
+        {
+            record.prompt_mut().author = Some(author);
+        }
+    }
     let target = Target {
         file: &args.file,
         output: args.output.as_deref(),
         sidecar: args.sidecar,
         edit: Edit {
             force: args.force,
-            xmp_mirrors: !args.no_xmp,
-            a1111_mirror: args.a1111,
-            windows_text: args.windows,
+            xmp_mirrors: config::choose(false, args.no_xmp, config.xmp, true),
+            a1111_mirror: config::choose(args.a1111, args.no_a1111, config.a1111, false),
+            windows_text: config::choose(args.windows, args.no_windows, config.windows, false),
             ..Edit::default()
         },
     };

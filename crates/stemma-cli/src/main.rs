@@ -4,10 +4,12 @@
 mod cmd_convert;
 mod cmd_id;
 mod cmd_import;
+mod cmd_seq;
 mod cmd_show;
 mod cmd_stamp;
 mod cmd_strip;
 mod cmd_verify;
+mod config;
 mod files;
 mod view;
 
@@ -57,6 +59,9 @@ enum Command {
     Import(cmd_import::Args),
     /// Carry a record and its lineage onto another file (an upscaled, re-encoded or edited copy).
     Convert(cmd_convert::Args),
+    /// List the frame sequences of a folder (gaps, restarts, interpolated frames) or an animation's frames;
+    /// `seq export` assembles a sequence into an APNG.
+    Seq(cmd_seq::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +74,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => cmd_verify::run(args),
         Command::Import(args) => cmd_import::run(args),
         Command::Convert(args) => cmd_convert::run(args),
+        Command::Seq(args) => cmd_seq::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

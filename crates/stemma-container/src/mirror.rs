@@ -50,8 +50,8 @@ pub fn prompt_text(record: &Record) -> Option<String> {
 
 /// The XMP mirrors of a record: `dc:description` (x-default = positive prompt), `Iptc4xmpExt:AISystemUsed`
 /// (generator, and model when known), `AISystemVersionUsed`, `AIPromptInformation` and
-/// `Iptc4xmpExt:DigitalSourceType`. The record has no prompt-writer field, so `AIPromptWriterName` is written only
-/// from `ext["iptc:AIPromptWriterName"]` when present.
+/// `Iptc4xmpExt:DigitalSourceType`, and `AIPromptWriterName` from `prompt.author` (or, for records written before
+/// that field, `ext["iptc:AIPromptWriterName"]`).
 pub fn xmp_mirrors(record: &Record) -> Vec<XmpValue> {
     let mut out = Vec::new();
     if let Some(p) = record.positive().filter(|p| !p.is_empty()) {
@@ -89,11 +89,10 @@ pub fn xmp_mirrors(record: &Record) -> Vec<XmpValue> {
     if let Some(p) = prompt_text(record) {
         out.push(simple("Iptc4xmpExt", IPTC_EXT, "AIPromptInformation", p));
     }
-    if let Some(w) = record
-        .ext
-        .get("iptc:AIPromptWriterName")
-        .and_then(|v| v.as_str())
-    {
+    let writer = record.prompt.as_ref().and_then(|p| p.author.as_deref()).or_else(|| {
+        record.ext.get("iptc:AIPromptWriterName").and_then(|v| v.as_str())
+    });
+    if let Some(w) = writer.filter(|w| !w.is_empty()) {
         out.push(simple(
             "Iptc4xmpExt",
             IPTC_EXT,

@@ -131,6 +131,9 @@ pub struct Prompt {
     /// The negative prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negative: Option<String>,
+    /// Who wrote the prompt (IPTC `AIPromptWriterName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
     /// True when the text is known to be cut short (for example recovered from a file name).
     #[serde(default, skip_serializing_if = "is_false")]
     pub truncated: bool,
