@@ -89,9 +89,16 @@ pub fn xmp_mirrors(record: &Record) -> Vec<XmpValue> {
     if let Some(p) = prompt_text(record) {
         out.push(simple("Iptc4xmpExt", IPTC_EXT, "AIPromptInformation", p));
     }
-    let writer = record.prompt.as_ref().and_then(|p| p.author.as_deref()).or_else(|| {
-        record.ext.get("iptc:AIPromptWriterName").and_then(|v| v.as_str())
-    });
+    let writer = record
+        .prompt
+        .as_ref()
+        .and_then(|p| p.author.as_deref())
+        .or_else(|| {
+            record
+                .ext
+                .get("iptc:AIPromptWriterName")
+                .and_then(|v| v.as_str())
+        });
     if let Some(w) = writer.filter(|w| !w.is_empty()) {
         out.push(simple(
             "Iptc4xmpExt",

@@ -14,7 +14,10 @@ use crate::limits::Limits;
 use crate::metadata::{Block, Entry, Metadata, Value};
 use crate::mirror;
 use crate::source::{Source, Window};
-use crate::text::{decode_latin1_or_utf8, decode_utf8_lossy, deflate, inflate_bounded};
+use crate::text::{
+    decode_latin1_or_utf8, decode_latin1_or_utf8_owned, decode_utf8_lossy, decode_utf8_lossy_owned,
+    deflate, inflate_bounded,
+};
 use crate::xmp;
 
 /// The keyword of the iTXt chunk that carries the stemma record.
@@ -40,7 +43,10 @@ impl ChunkType {
     }
     /// The chunk type as text (`IDAT`).
     pub fn name(self) -> String {
-        self.0.iter().map(|&b| char::from(b)).collect()
+        match std::str::from_utf8(&self.0) {
+            Ok(s) => s.to_owned(),
+            Err(_) => self.0.iter().map(|&b| char::from(b)).collect(),
+        }
     }
     fn is_valid(self) -> bool {
         self.0.iter().all(|b| b.is_ascii_alphabetic())
@@ -304,10 +310,13 @@ pub fn decode_text_chunk(
     if nul == 0 || nul > 79 {
         return Err(bad("keyword must be 1 to 79 bytes"));
     }
-    let keyword: String = data[..nul].iter().map(|&b| char::from(b)).collect();
+    let keyword: String = match std::str::from_utf8(&data[..nul]) {
+        Ok(k) if k.is_ascii() => k.to_owned(),
+        _ => data[..nul].iter().map(|&b| char::from(b)).collect(),
+    };
     let rest = &data[nul + 1..];
-    let context = format!("{} '{keyword}'", kind.name());
     let mut inflate = |bytes: &[u8]| -> Result<Vec<u8>> {
+        let context = format!("{} '{keyword}'", kind.name());
         let limit = limits.max_text_decompressed.min(*budget);
         let name = if limit == limits.max_text_decompressed {
             "max_text_decompressed"
@@ -336,7 +345,7 @@ pub fn decode_text_chunk(
             if method != 0 {
                 return Err(bad("unknown compression method"));
             }
-            let (text, encoding) = decode_latin1_or_utf8(&inflate(stream)?);
+            let (text, encoding) = decode_latin1_or_utf8_owned(inflate(stream)?);
             Ok(TextChunk {
                 keyword,
                 text,
@@ -364,7 +373,7 @@ pub fn decode_text_chunk(
             let body = &rest[tk_end + 1..];
             let (text, encoding) = match flag {
                 0 => decode_utf8_lossy(body),
-                1 if method == 0 => decode_utf8_lossy(&inflate(body)?),
+                1 if method == 0 => decode_utf8_lossy_owned(inflate(body)?),
                 1 => return Err(bad("unknown compression method")),
                 _ => return Err(bad("compression flag must be 0 or 1")),
             };
@@ -492,7 +501,7 @@ fn scan(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
                     context: format!("{} chunk at offset {pos}", kind.name()),
                 });
             }
-            let bytes = window.get(pos + 4, len as usize + 8)?.to_vec();
+            let bytes = window.get(pos + 4, len as usize + 8)?;
             let (type_and_data, crc) = bytes.split_at(bytes.len() - 4);
             let stored = u32::from_be_bytes(crc.try_into().unwrap_or([0; 4]));
             if crc32fast::hash(type_and_data) != stored {

@@ -43,14 +43,33 @@ pub fn deflate(data: &[u8]) -> Vec<u8> {
 /// Decode Latin-1 text. Real files put raw UTF-8 into Latin-1 fields (TensorArt, Stability Matrix): bytes that
 /// are valid UTF-8 and contain a byte ≥ 0x80 are read as UTF-8. Returns the text and the decoding applied.
 pub fn decode_latin1_or_utf8(bytes: &[u8]) -> (String, &'static str) {
-    if bytes.iter().any(|&b| b >= 0x80) {
-        if let Ok(s) = std::str::from_utf8(bytes) {
-            return (s.to_string(), "utf-8");
+    match std::str::from_utf8(bytes) {
+        // Pure ASCII: both decodings agree.
+        Ok(s) if s.is_ascii() => (s.to_owned(), "latin1"),
+        Ok(s) => (s.to_owned(), "utf-8"),
+        Err(_) => {
+            let mut text = String::with_capacity(bytes.len() * 2);
+            text.extend(bytes.iter().map(|&b| char::from(b)));
+            (text, "latin1")
         }
-        return (bytes.iter().map(|&b| char::from(b)).collect(), "latin1");
     }
-    // Pure ASCII: both decodings agree.
-    (bytes.iter().map(|&b| char::from(b)).collect(), "latin1")
+}
+
+/// [`decode_latin1_or_utf8`] for bytes the caller owns (inflated text): valid UTF-8 is kept without a copy.
+pub fn decode_latin1_or_utf8_owned(bytes: Vec<u8>) -> (String, &'static str) {
+    match String::from_utf8(bytes) {
+        Ok(s) if s.is_ascii() => (s, "latin1"),
+        Ok(s) => (s, "utf-8"),
+        Err(e) => decode_latin1_or_utf8(e.as_bytes()),
+    }
+}
+
+/// [`decode_utf8_lossy`] for bytes the caller owns (inflated text): valid UTF-8 is kept without a copy.
+pub fn decode_utf8_lossy_owned(bytes: Vec<u8>) -> (String, &'static str) {
+    match String::from_utf8(bytes) {
+        Ok(s) => (s, "utf-8"),
+        Err(e) => decode_utf8_lossy(e.as_bytes()),
+    }
 }
 
 /// Decode UTF-8 text, replacing invalid sequences (and saying so).

@@ -11,7 +11,10 @@ const END: &str = "<!-- dialects:end -->";
 fn readme_lists_every_dialect_of_the_registry() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
-    let start = readme.find(BEGIN).expect("README has no dialects:begin marker") + BEGIN.len();
+    let start = readme
+        .find(BEGIN)
+        .expect("README has no dialects:begin marker")
+        + BEGIN.len();
     let end = readme.find(END).expect("README has no dialects:end marker");
     let table = stemma_import::dialects_markdown();
     if std::env::var_os("STEMMA_WRITE_README").is_some() {
@@ -19,5 +22,9 @@ fn readme_lists_every_dialect_of_the_registry() {
         std::fs::write(&path, updated).unwrap();
         return;
     }
-    assert_eq!(&readme[start..end], table, "README dialect table is stale: run with STEMMA_WRITE_README=1");
+    assert_eq!(
+        &readme[start..end],
+        table,
+        "README dialect table is stale: run with STEMMA_WRITE_README=1"
+    );
 }
