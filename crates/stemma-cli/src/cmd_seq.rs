@@ -408,15 +408,16 @@ fn print_frames(out: &mut impl Write, path: &Path, record: &Record) -> Result<()
     )?;
     writeln!(
         out,
-        "{:>6}  {:<12}  {:<48}  parents",
-        "frame", "seed", "prompt"
+        "{:>6}  {:>6}  {:<12}  {:<48}  parents",
+        "index", "frame", "seed", "prompt"
     )?;
     for f in &record.frames {
         let parents: Vec<String> = f.parents.iter().map(parent_text).collect();
         writeln!(
             out,
-            "{:>6}  {:<12}  {:<48}  {}",
+            "{:>6}  {:>6}  {:<12}  {:<48}  {}",
             f.index,
+            f.frame.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
             short(f.seed.as_deref().unwrap_or("-"), 12),
             short(f.prompt.as_deref().unwrap_or("-"), 48),
             if parents.is_empty() {

@@ -249,10 +249,9 @@ pub fn delay_for_fps(fps: f64) -> Result<(u16, u16)> {
     Ok((100, den as u16))
 }
 
-fn frame_row(index: u64, record: Option<&Record>, pixels: Option<String>, fps: f64) -> Frame {
+fn frame_row(index: u64, record: Option<&Record>, pixels: Option<String>) -> Frame {
     let mut frame = Frame {
         index,
-        time: Some(index as f64 / fps),
         pixels,
         ..Frame::default()
     };
@@ -260,6 +259,9 @@ fn frame_row(index: u64, record: Option<&Record>, pixels: Option<String>, fps: f
         frame.prompt = r.positive().map(str::to_string);
         frame.seed = r.params.as_ref().and_then(|p| p.seed.clone());
         frame.parents = r.parents.clone();
+        // The number the frame had in its sequence: with missing frames it differs from its APNG index.
+        frame.frame = r.sequence.as_ref().and_then(|s| s.frame);
+        frame.time = r.sequence.as_ref().and_then(|s| s.time);
     }
     frame
 }
@@ -338,7 +340,7 @@ pub fn export_apng_with(
         let pixels = stemma_container::pixels::pixel_id(&s.bytes, &limits)
             .ok()
             .map(|id| id.to_string());
-        table.push(frame_row(i as u64, rec.as_ref(), pixels, fps));
+        table.push(frame_row(i as u64, rec.as_ref(), pixels));
         if i == 0 {
             first_record = rec;
         }

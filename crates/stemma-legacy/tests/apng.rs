@@ -197,3 +197,29 @@ fn frames_of_different_sizes_and_bad_fps_are_errors() {
     assert_eq!(delay_for_fps(29.97).unwrap(), (100, 2997));
     assert_eq!(delay_for_fps(24.0).unwrap(), (1, 24));
 }
+
+#[test]
+fn missing_frames_keep_their_sequence_numbers_in_the_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for f in [0u8, 1, 3, 4] {
+        RgbImage::from_fn(5, 4, |x, y| Rgb([f * 50, x as u8 * 30, y as u8 * 40]))
+            .save(dir.join(format!("Run(0)_{f:04}.png")))
+            .unwrap();
+    }
+    std::fs::write(
+        dir.join("Run(0)_settings.txt"),
+        r#"{"text_prompts": {"0": ["a kite"]}, "seed": 9}"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("run.apng");
+    let seqs = scan_folder(dir).unwrap();
+    export_sequence(&seqs[0], Some(12.0), &out).unwrap();
+    let meta = stemma_container::ops::scan_path(&out, &stemma_container::Limits::DEFAULT).unwrap();
+    let record = stemma_model::parse_record(meta.record_json.as_deref().unwrap()).unwrap();
+    let rows: Vec<(u64, Option<u64>)> = record.frames.iter().map(|f| (f.index, f.frame)).collect();
+    assert_eq!(
+        rows,
+        [(0, Some(0)), (1, Some(1)), (2, Some(3)), (3, Some(4))]
+    );
+}

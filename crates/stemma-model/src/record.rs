@@ -459,6 +459,10 @@ pub struct Frame {
     /// Pixel id of the frame as it was before assembly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pixels: Option<String>,
+    /// The frame's number in the sequence it came from (differs from `index` when frames were missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u64>,
+    /// Position in the source sequence, in frames (fractional for interpolated frames), as `sequence.time`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<f64>,
     #[serde(flatten)]
