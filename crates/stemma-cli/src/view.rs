@@ -9,6 +9,8 @@ use stemma_container::{
     ops, sidecar, Entry, Error as ContainerError, Format, Limits, Metadata, Value,
 };
 use stemma_import::{import, Evidence};
+use stemma_legacy::filename::Confidence;
+use stemma_legacy::{recognise_filename, Tool};
 use stemma_model::{parse_record, Record};
 
 /// Where a file's record came from.
@@ -113,6 +115,17 @@ pub fn view_file(path: &Path, limits: &Limits, depth: Depth) -> Result<FileView>
                 file.as_deref(),
                 std::mem::take(&mut view.warnings),
             );
+        }
+    }
+    if view.record.is_none() {
+        // Older tools keep what they know in the file name (DALL·E, Midjourney, Disco Diffusion, Deforum, ...).
+        // Only names that carry a tool's own marker are read; `stemma import` also links frames into sequences.
+        if let Some(m) = recognise_filename(path)
+            .filter(|m| m.tool != Tool::Generic && m.confidence == Confidence::Strong)
+        {
+            view.layers = vec!["filename"];
+            view.record = Some(m.to_record());
+            view.source = Some(RecordSource::Imported);
         }
     }
     Ok(view)

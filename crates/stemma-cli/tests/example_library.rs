@@ -71,7 +71,7 @@ const COMFY_PROMPT: &str = r#"{"3":{"class_type":"KSampler","inputs":{"seed":887
 #[ignore = "writes examples/library; run by hand after changing it"]
 fn make_example_library() {
     let dir = library();
-    for sub in ["a1111", "comfyui", "plain", "stemma"] {
+    for sub in ["a1111", "comfyui", "plain", "stemma", "disco"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
     std::fs::write(
@@ -96,6 +96,19 @@ fn make_example_library() {
     std::fs::write(
         dir.join("plain/sketch.png"),
         png_with_text(4, &[("Software", "a paint program")], &[]),
+    )
+    .unwrap();
+    // A Disco Diffusion animation run: frames named by Disco's rule, the settings file beside them, frame 3 missing.
+    for frame in [0u32, 1, 2, 4, 5] {
+        std::fs::write(
+            dir.join(format!("disco/LighthouseRun(0)_{frame:04}.png")),
+            png_with_text(10 + frame, &[], &[]),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.join("disco/LighthouseRun(0)_settings.txt"),
+        r#"{"text_prompts": {"0": ["a lighthouse at dusk, oil painting:3", "fog:1"], "3": ["a lighthouse in a storm:3"]}, "seed": 4242, "steps": 250, "width_height": [96, 64], "animation_mode": "2D", "max_frames": 6, "batch_name": "LighthouseRun", "diffusion_model": "512x512_diffusion_uncond_finetune_008100"}"#,
     )
     .unwrap();
     // A stamped upscale of the A1111 image: made with stemma itself.
@@ -148,7 +161,7 @@ fn show_json(path: &Path) -> Vec<Value> {
 #[test]
 fn stemma_reads_every_file_of_the_example_library() {
     let views = show_json(&library());
-    assert_eq!(views.len(), 5);
+    assert_eq!(views.len(), 10);
     let by_name = |name: &str| {
         views
             .iter()
