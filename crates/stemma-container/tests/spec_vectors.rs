@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use stemma_container::png::{encode_chunk, encode_itxt, ChunkType};
-use stemma_container::{ops, Error, Limits};
+use stemma_container::{ops, Edit, Error, Format, Limits};
 
 fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/vectors")
@@ -83,6 +83,50 @@ fn rgba(before: &[Vec<u8>], after: &[Vec<u8>]) -> Vec<u8> {
     png(4, 4, 6, 8, &rgba_rows(), None, before, after, 6)
 }
 
+/// The 4×4 picture of `rgba_rows` as a JPEG, a lossless WebP and a GIF, written by the `image` crate.
+fn other_containers() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let mut pixels = image::RgbaImage::new(4, 4);
+    for y in 0..4u8 {
+        for x in 0..4u8 {
+            pixels.put_pixel(
+                u32::from(x),
+                u32::from(y),
+                image::Rgba([x * 60, y * 60, 128, 255]),
+            );
+        }
+    }
+    let encode = |format: image::ImageFormat, img: image::DynamicImage| {
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    };
+    let rgb =
+        image::DynamicImage::ImageRgb8(image::DynamicImage::ImageRgba8(pixels.clone()).to_rgb8());
+    (
+        encode(image::ImageFormat::Jpeg, rgb),
+        encode(
+            image::ImageFormat::WebP,
+            image::DynamicImage::ImageRgba8(pixels.clone()),
+        ),
+        encode(
+            image::ImageFormat::Gif,
+            image::DynamicImage::ImageRgba8(pixels),
+        ),
+    )
+}
+
+/// A file with the record written by its container handler (XMP, with the interop mirrors).
+fn stamp(format: Format, file: &[u8], record: &str) -> Vec<u8> {
+    stemma_container::handler_for(format)
+        .unwrap()
+        .edit(
+            file,
+            &Edit::set_record(record.to_string()),
+            &Limits::default(),
+        )
+        .unwrap()
+}
+
 /// (file name, bytes, expected error category or None) for every vector.
 fn vectors() -> Vec<(String, Vec<u8>, Option<&'static str>)> {
     let minimal = r#"{"stemma":"1.0","prompt":{"positive":"a lighthouse at dusk"},"params":{"seed":"18446744073709551615","steps":30}}"#;
@@ -120,6 +164,7 @@ fn vectors() -> Vec<(String, Vec<u8>, Option<&'static str>)> {
         "x".repeat(2000)
     );
     let good = rgba(&[], &[]);
+    let (jpeg, webp, gif) = other_containers();
     let mut bad_crc = rgba(&[itxt("stemma", minimal, false)], &[]);
     let idat_at = bad_crc.windows(4).position(|w| w == b"IDAT").unwrap();
     bad_crc[idat_at + 6] ^= 0x01;
@@ -206,6 +251,28 @@ fn vectors() -> Vec<(String, Vec<u8>, Option<&'static str>)> {
             ),
             Some("schema"),
         ),
+        ("valid/jpeg-no-record.jpg".into(), jpeg.clone(), None),
+        (
+            "valid/jpeg-minimal.jpg".into(),
+            stamp(Format::Jpeg, &jpeg, minimal),
+            None,
+        ),
+        (
+            "valid/webp-lossless-no-record.webp".into(),
+            webp.clone(),
+            None,
+        ),
+        (
+            "valid/webp-lossless-minimal.webp".into(),
+            stamp(Format::Webp, &webp, minimal),
+            None,
+        ),
+        ("valid/gif-no-record.gif".into(), gif.clone(), None),
+        (
+            "valid/gif-minimal.gif".into(),
+            stamp(Format::Gif, &gif, minimal),
+            None,
+        ),
     ]
 }
 
@@ -225,8 +292,10 @@ fn read_vector(bytes: &[u8]) -> Value {
         Ok(h) => h,
         Err(e) => return json!({"error": category(&e)}),
     };
-    if let Err(e) = stemma_container::png::parse_chunks(bytes, &limits, true) {
-        return json!({"error": category(&e)});
+    if handler.format() == Format::Png {
+        if let Err(e) = stemma_container::png::parse_chunks(bytes, &limits, true) {
+            return json!({"error": category(&e)});
+        }
     }
     let meta = match handler.scan(source, &limits) {
         Ok(m) => m,
@@ -297,7 +366,7 @@ fn every_vector_reads_as_expected() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 15);
+    assert_eq!(checked, 21);
 }
 
 #[test]
@@ -327,4 +396,46 @@ fn the_published_schema_is_the_one_the_code_generates() {
         stemma_model::record_schema(),
         "spec/record.schema.json is stale: run write_vectors"
     );
+}
+
+#[test]
+fn other_containers_keep_their_ids_when_stamped_and_lossless_ones_share_the_pixel_id() {
+    let dir = vectors_dir();
+    let read = |n: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(n)).unwrap()).unwrap()
+    };
+    let png = read("valid/no-record.expected.json");
+    for (bare, stamped) in [
+        (
+            "valid/jpeg-no-record.expected.json",
+            "valid/jpeg-minimal.expected.json",
+        ),
+        (
+            "valid/webp-lossless-no-record.expected.json",
+            "valid/webp-lossless-minimal.expected.json",
+        ),
+        (
+            "valid/gif-no-record.expected.json",
+            "valid/gif-minimal.expected.json",
+        ),
+    ] {
+        let (a, b) = (read(bare), read(stamped));
+        assert_eq!(
+            a["data"], b["data"],
+            "{stamped}: writing the record changed the data id"
+        );
+        assert_eq!(a["pixels"], b["pixels"], "{stamped}");
+        assert!(a["record"].is_null());
+        assert_eq!(b["record"]["prompt"]["positive"], "a lighthouse at dusk");
+    }
+    // Lossless WebP and GIF hold the same pixels as the PNG vectors: same pixel id. JPEG has none (lossy).
+    assert_eq!(
+        read("valid/webp-lossless-no-record.expected.json")["pixels"],
+        png["pixels"]
+    );
+    assert_eq!(
+        read("valid/gif-no-record.expected.json")["pixels"],
+        png["pixels"]
+    );
+    assert!(read("valid/jpeg-no-record.expected.json")["pixels"].is_null());
 }
