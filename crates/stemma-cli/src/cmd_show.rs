@@ -49,27 +49,34 @@ pub fn run(args: Args) -> Result<u8> {
         json: args.json,
         record_only: args.record_only,
     };
-    let rendered: Vec<Rendered> = files
-        .par_iter()
-        .map(|path| render(path, view_file(path, &limits, depth), mode))
-        .collect();
+    // In batches, so that the memory of one batch's output is reused by the next.
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut failed = false;
-    for item in rendered {
-        out.write_all(&item.bytes)?;
-        if let Some(err) = item.render_error {
-            return Err(err.into());
-        }
-        if let Some(message) = item.error {
-            failed = true;
-            out.flush()?;
-            eprintln!("stemma: {message}");
+    let mut rendered: Vec<Rendered> = Vec::with_capacity(BATCH.min(files.len()));
+    for batch in files.chunks(BATCH) {
+        batch
+            .par_iter()
+            .map(|path| render(path, view_file(path, &limits, depth), mode))
+            .collect_into_vec(&mut rendered);
+        for item in rendered.drain(..) {
+            out.write_all(&item.bytes)?;
+            if let Some(err) = item.render_error {
+                return Err(err.into());
+            }
+            if let Some(message) = item.error {
+                failed = true;
+                out.flush()?;
+                eprintln!("stemma: {message}");
+            }
         }
     }
     out.flush()?;
     Ok(if failed { exit::FILE_ERROR } else { exit::OK })
 }
+
+/// Files read in parallel before their output is written.
+const BATCH: usize = 256;
 
 /// How `show` prints.
 #[derive(Clone, Copy)]

@@ -1,9 +1,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The `stemma` command end to end, on PNG files written by another program (the `png` crate) in a temp folder.
 
+mod common;
+
+use common::{ids, png_chunks, show_view, stemma, walk};
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -34,42 +37,10 @@ fn other_program_png(compression: png::Compression, width: u32, height: u32) -> 
     out
 }
 
-/// (type, exact bytes) of every chunk, in order.
-fn chunks(file: &[u8]) -> Vec<([u8; 4], Vec<u8>)> {
-    let mut pos = 8;
-    let mut out = Vec::new();
-    while pos + 12 <= file.len() {
-        let len = u32::from_be_bytes(file[pos..pos + 4].try_into().unwrap()) as usize;
-        let kind: [u8; 4] = file[pos + 4..pos + 8].try_into().unwrap();
-        out.push((kind, file[pos..pos + 12 + len].to_vec()));
-        pos += 12 + len;
-    }
-    out
-}
-
-fn stemma() -> Command {
-    Command::cargo_bin("stemma").unwrap()
-}
-
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path
-}
-
-fn record_of(path: &Path) -> Value {
-    let out = stemma()
-        .args(["show", "--json"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let view: Value = serde_json::from_slice(&out.stdout).unwrap();
-    view["record"].clone()
 }
 
 #[test]
@@ -135,27 +106,27 @@ fn stamp_show_strip_round_trip_keeps_every_other_chunk() {
     // Every chunk of the original is still there, byte-identical and in order; stemma added its record and an XMP
     // packet with the interop mirrors (the prompt as dc:description), both before IDAT.
     let stamped = std::fs::read(&file).unwrap();
-    let before = chunks(&original);
+    let before = png_chunks(&original);
     let is_added = |k: &[u8; 4], data: &[u8]| {
         k == b"iTXt"
             && (data[8..].starts_with(b"stemma\0") || data[8..].starts_with(b"XML:com.adobe.xmp\0"))
     };
-    let after: Vec<_> = chunks(&stamped)
+    let after: Vec<_> = png_chunks(&stamped)
         .into_iter()
         .filter(|(k, d)| !is_added(k, d))
         .collect();
     assert_eq!(before, after);
-    let added: Vec<_> = chunks(&stamped)
+    let added: Vec<_> = png_chunks(&stamped)
         .into_iter()
         .filter(|(k, d)| is_added(k, d))
         .collect();
     assert_eq!(added.len(), 2);
-    let first_idat = chunks(&stamped)
+    let first_idat = png_chunks(&stamped)
         .iter()
         .position(|(k, _)| k == b"IDAT")
         .unwrap();
     assert!(
-        chunks(&stamped)[..first_idat]
+        png_chunks(&stamped)[..first_idat]
             .iter()
             .filter(|(k, d)| is_added(k, d))
             .count()
@@ -211,7 +182,7 @@ fn stamp_with_output_leaves_the_input_alone_and_restamp_replaces_in_place() {
         .assert()
         .success();
     assert_eq!(record_of(&out)["prompt"]["positive"], "second");
-    let records = chunks(&std::fs::read(&out).unwrap())
+    let records = png_chunks(&std::fs::read(&out).unwrap())
         .into_iter()
         .filter(|(k, d)| k == b"iTXt" && d[8..].starts_with(b"stemma\0"))
         .count();
@@ -232,17 +203,7 @@ fn pixel_id_is_the_same_for_every_zlib_level_and_data_id_is_not() {
         &other_program_png(png::Compression::High, 40, 30),
     );
     assert_ne!(std::fs::read(&fast).unwrap(), std::fs::read(&best).unwrap());
-    let id = |p: &Path| -> Value {
-        serde_json::from_slice(
-            &stemma()
-                .args(["id", "--json"])
-                .arg(p)
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap()
-    };
+    let id = |p: &Path| -> Value { ids(p) };
     let (a, b) = (id(&fast), id(&best));
     assert_eq!(a["pixels"], b["pixels"]);
     assert_ne!(a["data"], b["data"]);
@@ -281,7 +242,7 @@ fn strip_all_removes_metadata_and_lineage_keeps_only_lineage() {
     assert_eq!(record["parents"][0]["relation"], "variation");
     let bytes = std::fs::read(&lineage).unwrap();
     assert!(!bytes.windows(13).any(|w| w == b"secret prompt"));
-    assert!(!chunks(&bytes)
+    assert!(!png_chunks(&bytes)
         .iter()
         .any(|(k, _)| k == b"tEXt" || k == b"prVt"));
 
@@ -309,11 +270,11 @@ fn broken_files_are_reported_and_never_modified() {
     let dir = TempDir::new().unwrap();
     let good = other_program_png(png::Compression::Balanced, 16, 16);
     let mut bad_crc = good.clone();
-    let idat = chunks(&good)
+    let idat = png_chunks(&good)
         .iter()
         .position(|(k, _)| k == b"IDAT")
         .unwrap();
-    let offset: usize = 8 + chunks(&good)[..idat]
+    let offset: usize = 8 + png_chunks(&good)[..idat]
         .iter()
         .map(|(_, d)| d.len())
         .sum::<usize>();
@@ -493,24 +454,14 @@ fn every_corpus_png_is_read() {
     assert!(seen >= 50, "only {seen} corpus PNGs found");
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
-
 fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
     stemma_container::png::encode_chunk(stemma_container::png::ChunkType(*kind), data)
 }
 
 fn stemma_zlib(data: &[u8]) -> Vec<u8> {
     stemma_container::text::deflate(data)
+}
+
+fn record_of(path: &Path) -> Value {
+    show_view(path)["record"].clone()
 }

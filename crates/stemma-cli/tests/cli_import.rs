@@ -2,29 +2,13 @@
 //! `import`, `convert` and sidecars end to end: import keeps the original chunks, equals the on-the-fly view, and a
 //! second run changes nothing.
 
+mod common;
+
+use common::{assert_chunks_kept, ids, show_view, stemma, walk};
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-use serde_json::Value;
 use tempfile::TempDir;
-
-fn stemma() -> Command {
-    Command::cargo_bin("stemma").unwrap()
-}
-
-fn show(path: &Path) -> Value {
-    let out = stemma()
-        .args(["show", "--json"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 fn library_copy() -> (TempDir, PathBuf) {
     let dir = TempDir::new().unwrap();
@@ -40,24 +24,12 @@ fn library_copy() -> (TempDir, PathBuf) {
     (dir, root)
 }
 
-/// (type, bytes) of every PNG chunk.
-fn chunks(file: &[u8]) -> Vec<Vec<u8>> {
-    let mut pos = 8;
-    let mut out = Vec::new();
-    while pos + 12 <= file.len() {
-        let len = u32::from_be_bytes(file[pos..pos + 4].try_into().unwrap()) as usize;
-        out.push(file[pos..pos + 12 + len].to_vec());
-        pos += 12 + len;
-    }
-    out
-}
-
 #[test]
 fn import_writes_the_normalised_view_keeps_originals_and_is_idempotent() {
     let (_dir, root) = library_copy();
     let file = root.join("comfyui/ComfyUI_00001_.png");
     let before_bytes = std::fs::read(&file).unwrap();
-    let direct = show(&file);
+    let direct = show_view(&file);
     assert_eq!(direct["source"], "imported");
 
     let out = stemma().arg("import").arg(&root).output().unwrap();
@@ -70,22 +42,14 @@ fn import_writes_the_normalised_view_keeps_originals_and_is_idempotent() {
     assert!(summary.contains("3 imported"), "{summary}");
     assert!(summary.contains("1 without metadata"), "{summary}");
 
-    let after = show(&file);
+    let after = show_view(&file);
     assert_eq!(after["source"], "stemma");
     assert_eq!(
         after["record"], direct["record"],
         "import then show must equal the direct view"
     );
     // Every original chunk is still there, byte-identical, in order.
-    let after_bytes = std::fs::read(&file).unwrap();
-    let after_chunks = chunks(&after_bytes);
-    let mut it = after_chunks.iter();
-    for chunk in chunks(&before_bytes) {
-        assert!(
-            it.any(|c| *c == chunk),
-            "an original chunk was changed or reordered"
-        );
-    }
+    assert_chunks_kept(&before_bytes, &std::fs::read(&file).unwrap(), "import");
 
     // A second run changes nothing.
     let snapshot: Vec<Vec<u8>> = walk(&root)
@@ -129,7 +93,7 @@ fn dry_run_and_sidecar_leave_images_untouched() {
     assert_eq!(snapshot, now);
     let file = root.join("a1111/00012-1234567890.png");
     assert!(root.join("a1111/00012-1234567890.png.stemma.json").exists());
-    let view = show(&file);
+    let view = show_view(&file);
     assert_eq!(view["source"], "sidecar");
     assert_eq!(view["record"]["params"]["seed"], "1234567890");
 }
@@ -149,7 +113,7 @@ fn stamp_sidecar_works_for_files_stemma_cannot_read() {
         std::fs::read(&video).unwrap(),
         b"\0\0\0\x18ftypisom not really a video"
     );
-    let view = show(&video);
+    let view = show_view(&video);
     assert_eq!(
         view["record"]["prompt"]["positive"],
         "a timelapse of clouds"
@@ -168,43 +132,11 @@ fn convert_carries_the_record_onto_a_copy_with_the_relation() {
         .args(["--relation", "upscale"])
         .assert()
         .success();
-    let view = show(&target);
+    let view = show_view(&target);
     assert_eq!(view["source"], "stemma");
     assert_eq!(view["record"]["params"]["seed"], "1234567890");
     assert_eq!(view["record"]["parents"][0]["relation"], "upscale");
-    let ids: Value = serde_json::from_slice(
-        &stemma()
-            .args(["id", "--json"])
-            .arg(&source)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    assert_eq!(view["record"]["parents"][0]["id"], ids["pixels"]);
+    assert_eq!(view["record"]["parents"][0]["id"], ids(&source)["pixels"]);
     // The target's own ids, not the source's.
-    let target_ids: Value = serde_json::from_slice(
-        &stemma()
-            .args(["id", "--json"])
-            .arg(&target)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    assert_eq!(view["record"]["content"]["data"], target_ids["data"]);
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
+    assert_eq!(view["record"]["content"]["data"], ids(&target)["data"]);
 }

@@ -3,15 +3,14 @@
 //! folders: gaps, a restarted run, cadence in-betweens, an interpolation folder; records written losslessly and
 //! once; an APNG whose frames are the input pixels.
 
+mod common;
+
+use common::{assert_chunks_kept, json_of, run_ok, stemma, walk};
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
-
-fn stemma() -> Command {
-    Command::cargo_bin("stemma").unwrap()
-}
 
 /// A tiny RGB frame with an sRGB chunk besides the image data, so that "original chunks" is more than IDAT.
 fn write_png(path: &Path, seed: u8) {
@@ -32,22 +31,6 @@ fn write_png(path: &Path, seed: u8) {
     writer.finish().unwrap();
 }
 
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json_of(cmd: &mut Command) -> Value {
-    serde_json::from_str(&run_ok(cmd)).unwrap()
-}
-
 fn show(path: &Path) -> Value {
     let v = json_of(stemma().args(["show", "--json"]).arg(path));
     assert_eq!(v["source"], "stemma", "{v}");
@@ -55,37 +38,8 @@ fn show(path: &Path) -> Value {
 }
 
 fn pixel_id(path: &Path) -> String {
-    let v = json_of(stemma().args(["id", "--json"]).arg(path));
+    let v = common::ids(path);
     v["pixels"].as_str().unwrap().to_string()
-}
-
-/// Every PNG chunk, whole (length, type, data, CRC).
-fn chunks(file: &[u8]) -> Vec<Vec<u8>> {
-    let mut pos = 8;
-    let mut out = Vec::new();
-    while pos + 12 <= file.len() {
-        let len = u32::from_be_bytes(file[pos..pos + 4].try_into().unwrap()) as usize;
-        out.push(file[pos..pos + 12 + len].to_vec());
-        pos += 12 + len;
-    }
-    out
-}
-
-fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -99,21 +53,16 @@ fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 /// Each file's original chunks are all still there, byte-identical and in order.
-fn assert_chunks_kept(before: &[(PathBuf, Vec<u8>)]) {
+fn assert_all_chunks_kept(before: &[(PathBuf, Vec<u8>)]) {
     for (path, bytes) in before {
         if path.extension().and_then(|e| e.to_str()) != Some("png") {
             continue;
         }
-        let after = std::fs::read(path).unwrap();
-        let after_chunks = chunks(&after);
-        let mut it = after_chunks.iter();
-        for chunk in chunks(bytes) {
-            assert!(
-                it.any(|c| *c == chunk),
-                "{}: an original chunk was changed or reordered",
-                path.display()
-            );
-        }
+        assert_chunks_kept(
+            bytes,
+            &std::fs::read(path).unwrap(),
+            &path.display().to_string(),
+        );
     }
 }
 
@@ -272,7 +221,7 @@ fn deforum_folder_seq_import_show_and_export() {
     assert!(summary.contains("seq:deforum"), "{summary}");
     assert!(summary.contains("seq:rife"), "{summary}");
     assert!(summary.contains("26 imported"), "{summary}");
-    assert_chunks_kept(&before);
+    assert_all_chunks_kept(&before);
 
     // A generated frame: the prompt of its scene, its place, made from the previous generated frame.
     let r6 = show(&frame(6));
@@ -446,7 +395,7 @@ fn disco_folder_seq_import_dry_run_sidecar_and_rife() {
     let summary = run_ok(stemma().args(["import", "-v"]).arg(dir));
     assert!(summary.contains("seq:disco"), "{summary}");
     assert!(summary.contains("26 imported"), "{summary}");
-    assert_chunks_kept(&before);
+    assert_all_chunks_kept(&before);
 
     let r3 = show(&frame(3));
     assert_eq!(r3["sequence"]["frame"], 3);
@@ -510,7 +459,7 @@ fn import_as_dalle_marks_the_prompt_truncated() {
     assert_eq!(record["prompt"]["positive"], prompt);
     assert_eq!(record["prompt"]["truncated"], true);
     assert_eq!(record["generator"]["name"], "dalle");
-    assert_chunks_kept(&[(file.clone(), before)]);
+    assert_all_chunks_kept(&[(file.clone(), before)]);
     // The plain file was left alone.
     let out = stemma()
         .args(["show", "--json"])

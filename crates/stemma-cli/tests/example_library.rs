@@ -3,10 +3,11 @@
 //! generators the way those generators write it. `make_example_library` (ignored) writes it; the other tests check
 //! that stemma reads every file of it.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
-use serde_json::Value;
+use common::{ids, show_views, stemma};
+
+use std::path::{Path, PathBuf};
 
 fn library() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/library")
@@ -114,8 +115,7 @@ fn make_example_library() {
     // A stamped upscale of the A1111 image: made with stemma itself.
     let upscale = dir.join("stemma/lighthouse-upscaled.png");
     std::fs::write(&upscale, png_with_text(1, &[], &[])).unwrap();
-    Command::cargo_bin("stemma")
-        .unwrap()
+    stemma()
         .arg("stamp")
         .arg(&upscale)
         .args([
@@ -139,28 +139,9 @@ fn make_example_library() {
         .success();
 }
 
-fn show_json(path: &Path) -> Vec<Value> {
-    let out = Command::cargo_bin("stemma")
-        .unwrap()
-        .args(["show", "--json"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn stemma_reads_every_file_of_the_example_library() {
-    let views = show_json(&library());
+    let views = show_views(&library());
     assert_eq!(views.len(), 10);
     let by_name = |name: &str| {
         views
@@ -187,13 +168,7 @@ fn stemma_reads_every_file_of_the_example_library() {
 #[test]
 fn the_upscale_points_at_its_source_by_pixel_id() {
     let dir = library();
-    let out = Command::cargo_bin("stemma")
-        .unwrap()
-        .args(["id", "--json"])
-        .arg(dir.join("a1111/00012-1234567890.png"))
-        .output()
-        .unwrap();
-    let ids: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let stamped = show_json(&dir.join("stemma/lighthouse-upscaled.png"));
+    let ids = ids(&dir.join("a1111/00012-1234567890.png"));
+    let stamped = show_views(&dir.join("stemma/lighthouse-upscaled.png"));
     assert_eq!(stamped[0]["record"]["parents"][0]["id"], ids["pixels"]);
 }

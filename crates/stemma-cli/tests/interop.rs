@@ -5,6 +5,10 @@
 //! (`STEMMA_EXIFTOOL`, or `target/tools/node_modules/exiftool-vendored.pl/bin/exiftool` as `.ci/run` installs it);
 //! says so loudly and checks nothing when they are missing.
 
+mod common;
+
+use common::has_pillow;
+
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
@@ -20,14 +24,6 @@ fn exiftool() -> Option<PathBuf> {
         ),
     ];
     candidates.into_iter().flatten().find(|p| p.exists())
-}
-
-fn has_pillow() -> bool {
-    Process::new("python3")
-        .args(["-c", "import PIL"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
 }
 
 const MAKE_FILES: &str = r#"
@@ -59,10 +55,29 @@ for path in sys.argv[1:]:
 "#;
 
 fn decode_hashes(files: &[PathBuf]) -> Vec<String> {
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    python(DECODE, &paths).lines().map(str::to_string).collect()
+}
+
+/// ExifTool's path when both oracles are installed; otherwise says loudly what is missing.
+fn oracles() -> Option<PathBuf> {
+    let Some(exiftool) = exiftool() else {
+        eprintln!("\n*** SKIPPED: ExifTool not found (set STEMMA_EXIFTOOL); interop was not checked ***\n");
+        return None;
+    };
+    if !has_pillow() {
+        eprintln!("\n*** SKIPPED: python3 with Pillow not found; interop was not checked ***\n");
+        return None;
+    }
+    Some(exiftool)
+}
+
+/// Run a small Python program with Pillow; it must succeed.
+fn python(program: &str, args: &[&Path]) -> String {
     let out = Process::new("python3")
         .arg("-c")
-        .arg(DECODE)
-        .args(files)
+        .arg(program)
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -70,35 +85,16 @@ fn decode_hashes(files: &[PathBuf]) -> Vec<String> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
 fn exiftool_and_pillow_see_what_stemma_wrote_in_every_container() {
-    let Some(exiftool) = exiftool() else {
-        eprintln!("\n*** SKIPPED: ExifTool not found (set STEMMA_EXIFTOOL); interop was not checked ***\n");
+    let Some(exiftool) = oracles() else {
         return;
     };
-    if !has_pillow() {
-        eprintln!("\n*** SKIPPED: python3 with Pillow not found; interop was not checked ***\n");
-        return;
-    }
     let dir = tempfile::TempDir::new().unwrap();
-    let made = Process::new("python3")
-        .arg("-c")
-        .arg(MAKE_FILES)
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    python(MAKE_FILES, &[dir.path()]);
     let names = [
         "pillow.png",
         "pillow.jpg",
@@ -248,26 +244,11 @@ fn foreign_view(exiftool: &Path, file: &Path) -> serde_json::Map<String, Value> 
 
 #[test]
 fn existing_exif_icc_and_xmp_survive_and_big_records_use_extended_xmp() {
-    let Some(exiftool) = exiftool() else {
-        eprintln!("\n*** SKIPPED: ExifTool not found (set STEMMA_EXIFTOOL); interop was not checked ***\n");
+    let Some(exiftool) = oracles() else {
         return;
     };
-    if !has_pillow() {
-        eprintln!("\n*** SKIPPED: python3 with Pillow not found; interop was not checked ***\n");
-        return;
-    }
     let dir = tempfile::TempDir::new().unwrap();
-    let made = Process::new("python3")
-        .arg("-c")
-        .arg(MAKE_RICH_JPEG)
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    python(MAKE_RICH_JPEG, &[dir.path()]);
     let file = dir.path().join("rich.jpg");
     let before = foreign_view(&exiftool, &file);
     assert_eq!(before["IFD0:Artist"], "Jane Photographer");
