@@ -1,7 +1,8 @@
 //! `stemma show`: the record of each file, or what its metadata holds.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, IoSlice, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use anyhow::Result;
 use rayon::prelude::*;
@@ -44,39 +45,88 @@ pub fn run(args: Args) -> Result<u8> {
     } else {
         Depth::Import
     };
-    // Files are read and rendered in parallel; output keeps the order of the command line.
+    // Files are read and rendered in parallel, a batch at a time, on rayon's threads while this thread writes the
+    // batch before; output keeps the order of the command line.
     let mode = Mode {
         json: args.json,
         record_only: args.record_only,
     };
-    // In batches, so that the memory of one batch's output is reused by the next.
     let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let mut out = stdout.lock();
+    widen_pipe(&out);
     let mut failed = false;
-    let mut rendered: Vec<Rendered> = Vec::with_capacity(BATCH.min(files.len()));
-    for batch in files.chunks(BATCH) {
-        batch
-            .par_iter()
-            .map(|path| render(path, view_file(path, &limits, depth), mode))
-            .collect_into_vec(&mut rendered);
-        for item in rendered.drain(..) {
-            out.write_all(&item.bytes)?;
-            if let Some(err) = item.render_error {
-                return Err(err.into());
+    std::thread::scope(|scope| -> Result<()> {
+        let (sender, batches) = mpsc::sync_channel::<Vec<Rendered>>(1);
+        let files = &files;
+        let limits = &limits;
+        scope.spawn(move || {
+            for batch in files.chunks(BATCH) {
+                let rendered: Vec<Rendered> = batch
+                    .par_iter()
+                    .map(|path| render(path, view_file(path, limits, depth), mode))
+                    .collect();
+                if sender.send(rendered).is_err() {
+                    break; // the writer stopped
+                }
             }
-            if let Some(message) = item.error {
-                failed = true;
-                out.flush()?;
-                eprintln!("stemma: {message}");
+        });
+        for mut rendered in batches {
+            let mut from = 0;
+            for i in 0..rendered.len() {
+                if rendered[i].render_error.is_none() && rendered[i].error.is_none() {
+                    continue;
+                }
+                write_items(&mut out, &rendered[from..=i])?;
+                from = i + 1;
+                if let Some(err) = rendered[i].render_error.take() {
+                    return Err(err.into());
+                }
+                if let Some(message) = &rendered[i].error {
+                    failed = true;
+                    out.flush()?;
+                    eprintln!("stemma: {message}");
+                }
             }
+            write_items(&mut out, &rendered[from..])?;
         }
-    }
+        Ok(())
+    })?;
     out.flush()?;
     Ok(if failed { exit::FILE_ERROR } else { exit::OK })
 }
 
+/// When standard output is a pipe, make its buffer larger (1 MiB instead of 64 KiB): the reader is woken far less
+/// often for the megabytes of JSON a folder makes. Anything else (a file, a terminal) is left alone.
+#[cfg(target_os = "linux")]
+fn widen_pipe(out: &io::StdoutLock) {
+    use std::os::fd::AsFd;
+    let _ = rustix::pipe::fcntl_setpipe_size(out.as_fd(), 1 << 20);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn widen_pipe(_: &io::StdoutLock) {}
+
 /// Files read in parallel before their output is written.
 const BATCH: usize = 256;
+
+/// Write the output of several files at once (one `writev` instead of a copy into a buffer).
+fn write_items(out: &mut impl Write, items: &[Rendered]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice> = items
+        .iter()
+        .filter(|item| !item.bytes.is_empty())
+        .map(|item| IoSlice::new(&item.bytes))
+        .collect();
+    let mut slices = slices.as_mut_slice();
+    while !slices.is_empty() {
+        match out.write_vectored(slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
 
 /// How `show` prints.
 #[derive(Clone, Copy)]

@@ -36,9 +36,13 @@ pub fn handler_of(source: &dyn Source) -> Result<&'static dyn ContainerHandler> 
     })
 }
 
+/// How much of a file is read at once when it is opened for a scan: the signature for format detection and, in
+/// the same read, the metadata of most generators' files (more is read only when a file holds more).
+const HEAD_READ: usize = 16 * 1024;
+
 /// Scan a file's metadata without decoding pixels.
 pub fn scan_path(path: &Path, limits: &Limits) -> Result<Metadata> {
-    let source = FileSource::new(File::open(path)?)?;
+    let source = FileSource::with_head(File::open(path)?, HEAD_READ)?;
     scan_source(&source, limits)
 }
 

@@ -29,8 +29,9 @@ pub const COMPRESS_RECORD_ABOVE: usize = 1024 * 1024;
 
 /// The largest chunk length the PNG specification allows (2^31 − 1).
 const MAX_CHUNK_LEN: u64 = 0x7FFF_FFFF;
-/// How much of the file the first read takes: enough for the metadata of nearly every generator's PNG.
-const FIRST_READ: usize = 64 * 1024;
+/// How much of the file the first read takes: enough for the metadata of most generators' PNGs; larger text
+/// chunks are read as they come.
+const FIRST_READ: usize = 16 * 1024;
 
 /// A chunk type: four bytes, kept open so that unknown chunks are representable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

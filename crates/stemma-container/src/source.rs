@@ -13,6 +13,11 @@ pub trait Source: Sync {
     }
     /// Fill `buf` from `offset`; returns how many bytes were read (less than `buf.len()` only at the end).
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
+    /// The first bytes of the source when they are already in memory (a byte slice, or a file's prefetched
+    /// head), so that readers can look at them without a copy. Empty when nothing is in memory.
+    fn head(&self) -> &[u8] {
+        &[]
+    }
 }
 
 impl Source for &[u8] {
@@ -27,6 +32,9 @@ impl Source for &[u8] {
         buf[..n].copy_from_slice(&self[start..start + n]);
         Ok(n)
     }
+    fn head(&self) -> &[u8] {
+        self
+    }
 }
 
 impl Source for Vec<u8> {
@@ -36,19 +44,39 @@ impl Source for Vec<u8> {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         self.as_slice().read_at(offset, buf)
     }
+    fn head(&self) -> &[u8] {
+        self
+    }
 }
 
-/// A file opened for positioned reads, with its length taken once.
+/// A file opened for positioned reads, with its length taken once and optionally its first bytes read ahead
+/// (one read serves format detection and the first metadata).
 pub struct FileSource {
     file: File,
     len: u64,
+    head: Vec<u8>,
 }
 
 impl FileSource {
     /// Wrap an open file.
     pub fn new(file: File) -> io::Result<Self> {
         let len = file.metadata()?.len();
-        Ok(FileSource { file, len })
+        Ok(FileSource {
+            file,
+            len,
+            head: Vec::new(),
+        })
+    }
+
+    /// Wrap an open file and read its first `head` bytes (fewer for a smaller file) at once.
+    pub fn with_head(file: File, head: usize) -> io::Result<Self> {
+        let mut source = FileSource::new(file)?;
+        let want = head.min(usize::try_from(source.len).unwrap_or(usize::MAX));
+        let mut buf = vec![0; want];
+        let n = source.read_at(0, &mut buf)?;
+        buf.truncate(n);
+        source.head = buf;
+        Ok(source)
     }
 }
 
@@ -56,7 +84,16 @@ impl Source for FileSource {
     fn len(&self) -> u64 {
         self.len
     }
+    fn head(&self) -> &[u8] {
+        &self.head
+    }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        // Served from the head when it holds the whole range (or everything up to the end of the file).
+        let head_len = self.head.len() as u64;
+        let end = offset.saturating_add(buf.len() as u64);
+        if offset <= head_len && (end <= head_len || head_len == self.len) {
+            return self.head.as_slice().read_at(offset, buf);
+        }
         let mut done = 0;
         while done < buf.len() {
             let n = read_at_once(&self.file, offset + done as u64, &mut buf[done..])?;
@@ -80,26 +117,35 @@ fn read_at_once(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// A cached window over a [`Source`]: metadata readers ask for byte ranges; the window reads each range once,
-/// and reads ahead only a little after a skip so that skipped image data is not read.
+/// and reads ahead only a little after a skip so that skipped image data is not read. Ranges inside the bytes the
+/// source already holds in memory ([`Source::head`]) are returned without a read or a copy.
 pub struct Window<'a> {
     source: &'a dyn Source,
+    head: &'a [u8],
     start: u64,
     buf: Vec<u8>,
 }
 
-/// How much is read ahead when the window has to move.
-const READ_AHEAD: usize = 4096;
+/// How much is read at least when the window has to move; reads then run on to the end of a page.
+const READ_AHEAD: usize = 512;
+/// The page size reads are aligned to (a read that ends mid-page costs as much as one to the page's end).
+const PAGE: u64 = 4096;
 
 impl<'a> Window<'a> {
-    /// A window whose first read takes `initial` bytes from the start.
+    /// A window whose first read takes `initial` bytes from the start (none when the source holds them).
     pub fn new(source: &'a dyn Source, initial: usize) -> io::Result<Self> {
         let want = initial.min(usize::try_from(source.len()).unwrap_or(usize::MAX));
-        let mut buf = vec![0; want];
-        let n = source.read_at(0, &mut buf)?;
-        buf.truncate(n);
+        let head = source.head();
+        let start = head.len().min(want);
+        let mut buf = vec![0; want - start];
+        if !buf.is_empty() {
+            let n = source.read_at(start as u64, &mut buf)?;
+            buf.truncate(n);
+        }
         Ok(Window {
             source,
-            start: 0,
+            head,
+            start: start as u64,
             buf,
         })
     }
@@ -117,10 +163,20 @@ impl<'a> Window<'a> {
     /// The bytes `offset..offset+n`; fewer at the end of the source.
     pub fn get(&mut self, offset: u64, n: usize) -> io::Result<&[u8]> {
         let end = offset.saturating_add(n as u64);
+        let head_len = self.head.len() as u64;
+        if offset <= head_len && (end <= head_len || head_len == self.source.len()) {
+            let head: &'a [u8] = self.head;
+            // Both bounds are at most the head's length, which is a usize.
+            let from = usize::try_from(offset).unwrap_or(0);
+            let to = usize::try_from(end.min(head_len)).unwrap_or(0);
+            return Ok(&head[from.min(to)..to]);
+        }
         let buf_end = self.start + self.buf.len() as u64;
         if offset < self.start || end > buf_end {
             let available = self.source.len().saturating_sub(offset);
-            let want = (n.max(READ_AHEAD) as u64).min(available);
+            let ahead = offset.saturating_add(n.max(READ_AHEAD) as u64);
+            let page_end = ahead.div_ceil(PAGE).saturating_mul(PAGE);
+            let want = (page_end - offset).max(n as u64).min(available);
             let want = usize::try_from(want).unwrap_or(n);
             self.buf.resize(want, 0);
             let got = self.source.read_at(offset, &mut self.buf)?;

@@ -7,6 +7,7 @@
 //! UserComment). Parameters come from the API graph (see `comfyui_graph.rs`); a workflow-only file is converted
 //! to an API graph first (`comfyui_workflow.rs`).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use base64::Engine;
@@ -15,6 +16,7 @@ use stemma_container::{Entry, Format, Limits, Value as EntryValue};
 use stemma_model::{Hires, Lora, ModelRef, Params, Parent, RawEntry, Record, Settings};
 
 use super::comfyui_graph::{Analysis, Graph, SamplerFacts, Text};
+use super::comfyui_shape::Shape;
 use super::comfyui_workflow::workflow_to_api;
 use super::helpers::{new_record, parse_json_lenient};
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
@@ -37,10 +39,21 @@ enum Kind {
 
 /// A ComfyUI document found in an entry: which entry, what it is, and its JSON text.
 #[derive(Debug, Clone)]
-struct Found {
+struct Found<'a> {
     entry: usize,
     kind: Kind,
-    json: String,
+    /// Borrowed from the entry where it can be (no copy of the graph for `detect`).
+    json: Cow<'a, str>,
+}
+
+impl Found<'_> {
+    fn into_owned(self) -> Found<'static> {
+        Found {
+            entry: self.entry,
+            kind: self.kind,
+            json: Cow::Owned(self.json.into_owned()),
+        }
+    }
 }
 
 /// Split `prompt:{…}` / `Workflow: {…}` into the lower-case prefix and the JSON.
@@ -68,17 +81,17 @@ fn looks_like_workflow(text: &str) -> bool {
 
 /// The ComfyUI document in one text value. `key`: the PNG keyword, EXIF tag or XMP property name; `png`: the
 /// value is a PNG text chunk (where only the keys `prompt`/`workflow` are ComfyUI's).
-fn classify_text(index: usize, key: &str, png: bool, raw: &str) -> Option<Found> {
-    let found = |kind, json: &str| {
+fn classify_text<'r>(index: usize, key: &str, png: bool, raw: &'r str) -> Option<Found<'r>> {
+    let found = |kind, json: &'r str| {
         Some(Found {
             entry: index,
             kind,
-            json: json.to_string(),
+            json: Cow::Borrowed(json),
         })
     };
     let text = raw.trim_matches(|c: char| c == '\0' || c.is_whitespace());
     // The content decides what a document is; the key only says that it is ComfyUI's.
-    let by_content = |json: &str| {
+    let by_content = |json: &'r str| {
         if json.starts_with("{\"prompt\"") && looks_like_api(json) {
             found(Kind::Both, json)
         } else if looks_like_api(json) {
@@ -110,7 +123,7 @@ fn classify_text(index: usize, key: &str, png: bool, raw: &str) -> Option<Found>
 }
 
 /// The ComfyUI documents of one entry, without parsing JSON except inside XMP (cheap: used by `detect`).
-fn classify(index: usize, entry: &Entry) -> Vec<Found> {
+fn classify(index: usize, entry: &Entry) -> Vec<Found<'_>> {
     match &entry.value {
         EntryValue::Bytes(bytes) if entry.origin == "png:comf" => {
             let Some(nul) = bytes.iter().position(|&b| b == 0) else {
@@ -120,6 +133,7 @@ fn classify(index: usize, entry: &Entry) -> Vec<Found> {
             // Latin-1, as SaveAnimatedPNG writes it.
             let text: String = bytes[nul + 1..].iter().map(|&b| char::from(b)).collect();
             classify_text(index, &key, true, &text)
+                .map(Found::into_owned)
                 .into_iter()
                 .collect()
         }
@@ -139,7 +153,9 @@ fn classify(index: usize, entry: &Entry) -> Vec<Found> {
                         .iter()
                         .map(move |v| (p.name.to_ascii_lowercase(), v))
                 })
-                .filter_map(|(name, v)| classify_text(index, &name, false, v))
+                .filter_map(|(name, v)| {
+                    classify_text(index, &name, false, v).map(Found::into_owned)
+                })
                 .collect()
         }
         EntryValue::Text(text) => {
@@ -150,7 +166,7 @@ fn classify(index: usize, entry: &Entry) -> Vec<Found> {
     }
 }
 
-fn find_all(evidence: &Evidence) -> Vec<Found> {
+fn find_all<'a>(evidence: &Evidence<'a>) -> Vec<Found<'a>> {
     evidence
         .entries()
         .enumerate()
@@ -223,12 +239,49 @@ fn parse_doc(found: &Found, warnings: &mut Vec<String>) -> Option<Value> {
     Some(v)
 }
 
+/// The editor workflow found: built, or (next to an API graph, where only its marks are used) only checked.
+enum Workflow<'f> {
+    Built(Value),
+    /// Strict JSON, an object whose `nodes` is an array and without duplicate member names; built only when
+    /// there is no API graph.
+    Checked {
+        found: &'f Found<'f>,
+        civitai_marks: bool,
+    },
+}
+
 fn import_comfyui(evidence: &Evidence) -> Result<Imported> {
     let mut warnings = Vec::new();
     let mut api: Option<(usize, Value)> = None;
-    let mut workflow: Option<(usize, Value)> = None;
-    for found in find_all(evidence) {
-        let Some(doc) = parse_doc(&found, &mut warnings) else {
+    let mut workflow: Option<(usize, Workflow)> = None;
+    let all = find_all(evidence);
+    for found in &all {
+        // A document the text calls a workflow, or any document once the API graph is found, is checked first
+        // and built only when it must be.
+        if found.kind == Kind::Workflow || api.is_some() {
+            if let Ok(shape) = serde_json::from_str::<Shape>(&found.json) {
+                if !shape.object {
+                    // Strict JSON that is no object: neither a graph nor a workflow.
+                    continue;
+                }
+                if !shape.duplicate_key && !shape.has_nodes && shape.nodes_array {
+                    if workflow.is_none() {
+                        workflow = Some((
+                            found.entry,
+                            Workflow::Checked {
+                                found,
+                                civitai_marks: shape.civitai_marks,
+                            },
+                        ));
+                    }
+                    continue;
+                }
+                if !shape.duplicate_key && shape.has_nodes && api.is_some() {
+                    continue;
+                }
+            }
+        }
+        let Some(doc) = parse_doc(found, &mut warnings) else {
             warnings.push(format!(
                 "entry {} holds ComfyUI JSON that cannot be parsed",
                 found.entry
@@ -248,16 +301,19 @@ fn import_comfyui(evidence: &Evidence) -> Result<Imported> {
         };
         match kind {
             Kind::Api if api.is_none() => api = Some((found.entry, doc)),
-            Kind::Workflow if workflow.is_none() => workflow = Some((found.entry, doc)),
+            Kind::Workflow if workflow.is_none() => {
+                workflow = Some((found.entry, Workflow::Built(doc)))
+            }
             Kind::Both => {
+                let mut doc = doc;
                 if api.is_none() {
-                    if let Some(p) = doc.get("prompt").filter(|p| p.is_object()) {
-                        api = Some((found.entry, p.clone()));
+                    if let Some(p) = doc.get_mut("prompt").filter(|p| p.is_object()) {
+                        api = Some((found.entry, p.take()));
                     }
                 }
                 if workflow.is_none() {
-                    if let Some(w) = doc.get("workflow").filter(|w| w.is_object()) {
-                        workflow = Some((found.entry, w.clone()));
+                    if let Some(w) = doc.get_mut("workflow").filter(|w| w.is_object()) {
+                        workflow = Some((found.entry, Workflow::Built(w.take())));
                     }
                 }
             }
@@ -269,41 +325,45 @@ fn import_comfyui(evidence: &Evidence) -> Result<Imported> {
         Format::Png if evidence.metadata.frames.is_some_and(|f| f > 1) => &["SaveAnimatedPNG"],
         _ => &["SaveImage"],
     };
-    let used: Vec<usize> = api.iter().chain(workflow.iter()).map(|(i, _)| *i).collect();
-    let civitai = is_civitai(api.as_ref().map(|a| &a.1), workflow.as_ref().map(|w| &w.1));
+    // Without an API graph the workflow is used: build it now (it is strict JSON, so nothing is warned).
+    let workflow: Option<(usize, Workflow)> = match workflow {
+        Some((i, Workflow::Checked { found, .. })) if api.is_none() => {
+            parse_doc(found, &mut warnings).map(|doc| (i, Workflow::Built(doc)))
+        }
+        other => other,
+    };
+    let used: Vec<usize> = api
+        .iter()
+        .map(|(i, _)| *i)
+        .chain(workflow.iter().map(|(i, _)| *i))
+        .collect();
+    let civitai = is_civitai(api.as_ref().map(|a| &a.1))
+        || workflow.as_ref().is_some_and(|(_, wf)| match wf {
+            Workflow::Built(doc) => workflow_marks(doc),
+            Workflow::Checked { civitai_marks, .. } => *civitai_marks,
+        });
+    let workflow: Option<(usize, Value)> = workflow.and_then(|(i, wf)| match wf {
+        Workflow::Built(doc) => Some((i, doc)),
+        Workflow::Checked { .. } => None,
+    });
     let mut record = new_record(if civitai { "civitai" } else { "comfyui" }, None, ID);
 
-    let graph_and_settings = match (&api, &workflow) {
-        (Some((_, doc)), _) => Graph::from_api(doc).map(|g| {
-            (
-                g,
-                Settings {
-                    format: Some("comfyui-api".into()),
-                    data: Some(doc.clone()),
-                    ..Settings::default()
-                },
-            )
-        }),
+    // A workflow-only file is converted to an API graph first.
+    let converted = match (&api, &workflow) {
         (None, Some((_, wf))) => {
             warnings.push(
                 "only the editor workflow is stored (no executed graph): values read from node widgets".into(),
             );
             workflow_to_api(wf)
-                .and_then(|converted| Graph::from_api(&converted))
-                .map(|g| {
-                    (
-                        g,
-                        Settings {
-                            format: Some("comfyui-workflow".into()),
-                            data: Some(wf.clone()),
-                            ..Settings::default()
-                        },
-                    )
-                })
         }
+        _ => None,
+    };
+    let graph = match (&api, &converted) {
+        (Some((_, doc)), _) => Graph::from_api(doc),
+        (None, Some(converted)) => Graph::from_api(converted),
         (None, None) => None,
     };
-    let Some((graph, settings)) = graph_and_settings else {
+    let Some(graph) = graph else {
         if api.is_none() && workflow.is_none() {
             return Err(Error::Parse {
                 dialect: ID,
@@ -321,6 +381,21 @@ fn import_comfyui(evidence: &Evidence) -> Result<Imported> {
     let analysis = graph.analyse(preferred);
     warnings.extend(analysis.warnings.iter().cloned());
     apply(&analysis, &mut record);
+    drop(analysis);
+    drop(graph);
+    // The graph borrowed the document; now it moves into the settings without a copy.
+    let settings = match (api, workflow) {
+        (Some((_, doc)), _) => Settings {
+            format: Some("comfyui-api".into()),
+            data: Some(doc),
+            ..Settings::default()
+        },
+        (None, wf) => Settings {
+            format: Some("comfyui-workflow".into()),
+            data: wf.map(|(_, wf)| wf),
+            ..Settings::default()
+        },
+    };
     record.settings = Some(settings);
     record.raw = raw(evidence, &used);
     Ok(Imported {
@@ -332,16 +407,19 @@ fn import_comfyui(evidence: &Evidence) -> Result<Imported> {
 
 /// Civitai's on-site generator (ComfyUI backend) marks its graphs with `extraMetadata`, a `resource-stack` node
 /// or AIR lists in `extra`.
-fn is_civitai(api: Option<&Value>, workflow: Option<&Value>) -> bool {
-    let api_marks = api.and_then(Value::as_object).is_some_and(|o| {
+fn is_civitai(api: Option<&Value>) -> bool {
+    api.and_then(Value::as_object).is_some_and(|o| {
         o.contains_key("extraMetadata")
             || o.contains_key("resource-stack")
             || o.get("extra").is_some_and(|e| e.get("airs").is_some())
-    });
-    let wf_marks = workflow
-        .and_then(|w| w.get("extra"))
-        .is_some_and(|e| e.get("airs").is_some() || e.get("ckpt_airs").is_some());
-    api_marks || wf_marks
+    })
+}
+
+/// Civitai's marks in an editor workflow (`extra.airs`, `extra.ckpt_airs`).
+fn workflow_marks(workflow: &Value) -> bool {
+    workflow
+        .get("extra")
+        .is_some_and(|e| e.get("airs").is_some() || e.get("ckpt_airs").is_some())
 }
 
 /// Every entry verbatim; byte entries (APNG `comf`) as base64.

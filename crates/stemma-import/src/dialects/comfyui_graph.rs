@@ -5,6 +5,7 @@
 //! ([`VISIT_BUDGET`]), so cycles and diamond-shaped graphs cannot make it loop or explode. What the node tables
 //! (`comfyui_nodes.rs`) do not cover is handled by generic rules keyed on input names.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
@@ -20,13 +21,14 @@ const MAX_STAGES: usize = 16;
 
 /// One node of the API graph.
 #[derive(Debug, Clone)]
-pub struct Node {
+pub struct Node<'a> {
     pub id: String,
     pub class: String,
-    pub inputs: Map<String, Value>,
+    /// Borrowed from the parsed document (no copy of the graph).
+    pub inputs: Cow<'a, Map<String, Value>>,
 }
 
-impl Node {
+impl Node<'_> {
     fn has(&self, name: &str) -> bool {
         self.inputs.contains_key(name)
     }
@@ -34,9 +36,9 @@ impl Node {
 
 /// The API graph: nodes in file order, indexed by id.
 #[derive(Debug, Clone, Default)]
-pub struct Graph {
-    pub nodes: Vec<Node>,
-    index: HashMap<String, usize>,
+pub struct Graph<'a> {
+    pub nodes: Vec<Node<'a>>,
+    index: HashMap<&'a str, usize>,
 }
 
 /// An input of a node: a literal, a link to another node's output, or a link to a node that is missing.
@@ -44,7 +46,7 @@ pub struct Graph {
 enum Input<'g> {
     Lit(&'g Value),
     /// Source node, its output index, and the name of the input the link is plugged into.
-    Link(&'g Node, u64, &'g str),
+    Link(&'g Node<'g>, u64, &'g str),
     Dangling,
 }
 
@@ -69,22 +71,21 @@ fn as_link(v: &Value) -> Option<(String, u64)> {
     Some((id, arr[1].as_u64()?))
 }
 
-impl Graph {
+impl<'a> Graph<'a> {
     /// The nodes of an API graph: every member that is an object with a string `class_type`. Other members
     /// (Civitai's `extra`, `extraMetadata`) are ignored. `None` when there is no node at all.
-    pub fn from_api(value: &Value) -> Option<Graph> {
+    pub fn from_api(value: &'a Value) -> Option<Graph<'a>> {
         let obj = value.as_object()?;
         let mut graph = Graph::default();
         for (id, node) in obj {
             let Some(class) = node.get("class_type").and_then(Value::as_str) else {
                 continue;
             };
-            let inputs = node
-                .get("inputs")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
-            graph.index.insert(id.clone(), graph.nodes.len());
+            let inputs = match node.get("inputs").and_then(Value::as_object) {
+                Some(inputs) => Cow::Borrowed(inputs),
+                None => Cow::Owned(Map::new()),
+            };
+            graph.index.insert(id.as_str(), graph.nodes.len());
             graph.nodes.push(Node {
                 id: id.clone(),
                 class: class.to_string(),
@@ -94,11 +95,11 @@ impl Graph {
         (!graph.nodes.is_empty()).then_some(graph)
     }
 
-    pub fn node(&self, id: &str) -> Option<&Node> {
+    pub fn node(&self, id: &str) -> Option<&Node<'_>> {
         self.index.get(id).and_then(|&i| self.nodes.get(i))
     }
 
-    fn input<'g>(&'g self, node: &'g Node, name: &str) -> Option<Input<'g>> {
+    fn input<'g>(&'g self, node: &'g Node<'g>, name: &str) -> Option<Input<'g>> {
         let (key, v) = node.inputs.get_key_value(name)?;
         Some(match as_link(v) {
             Some((id, slot)) => match self.node(&id) {
@@ -109,7 +110,7 @@ impl Graph {
         })
     }
 
-    fn link<'g>(&'g self, node: &'g Node, name: &str) -> Option<(&'g Node, u64)> {
+    fn link<'g>(&'g self, node: &'g Node<'g>, name: &str) -> Option<(&'g Node<'g>, u64)> {
         match self.input(node, name)? {
             Input::Link(n, s, _) => Some((n, s)),
             _ => None,
@@ -288,14 +289,14 @@ fn parse_dimensions(s: &str) -> Option<(u64, u64)> {
     Some((nums.next()?, nums.next()?))
 }
 
-impl Graph {
+impl<'a> Graph<'a> {
     /// Follow reroutes and switches from a link to the node that really produces the value.
     fn deref<'g>(
         &'g self,
-        mut node: &'g Node,
+        mut node: &'g Node<'g>,
         mut slot: u64,
         ctx: &mut Ctx,
-    ) -> Option<(&'g Node, u64)> {
+    ) -> Option<(&'g Node<'g>, u64)> {
         for _ in 0..MAX_DEPTH {
             if !ctx.visit() {
                 return None;
@@ -472,11 +473,11 @@ impl Graph {
     /// The input an integer-indexed switch selects (`ImpactSwitch`: `select` 2 picks `input2`).
     fn index_switch<'g>(
         &'g self,
-        node: &'g Node,
+        node: &'g Node<'g>,
         select: &str,
         prefix: &str,
         ctx: &mut Ctx,
-    ) -> Option<(&'g Node, u64)> {
+    ) -> Option<(&'g Node<'g>, u64)> {
         let index = self
             .input(node, select)
             .and_then(|i| self.value(i, ctx, 1))
@@ -486,7 +487,12 @@ impl Graph {
     }
 
     /// Follow an input path (see `comfyui_nodes`) from a node; the input found at its end.
-    fn path_input<'g>(&'g self, node: &'g Node, path: &str, ctx: &mut Ctx) -> Option<PathEnd<'g>> {
+    fn path_input<'g>(
+        &'g self,
+        node: &'g Node<'g>,
+        path: &str,
+        ctx: &mut Ctx,
+    ) -> Option<PathEnd<'g>> {
         for segments in table::path_alternatives(path) {
             let Some((last, hops)) = segments.split_last() else {
                 continue;
@@ -531,10 +537,10 @@ impl Graph {
 
     fn path_link<'g>(
         &'g self,
-        node: &'g Node,
+        node: &'g Node<'g>,
         path: &str,
         ctx: &mut Ctx,
-    ) -> Option<(&'g Node, u64)> {
+    ) -> Option<(&'g Node<'g>, u64)> {
         match self.path_input(node, path, ctx)? {
             PathEnd::Input(Input::Link(n, s, _)) => self.deref(n, s, ctx),
             _ => None,
@@ -760,7 +766,7 @@ impl Graph {
                 // Several LoRAs in one node, applied in input order. The list is reversed at the end (it is
                 // collected from the sampler upstream), so push this node's LoRAs last-first.
                 let mut here = Vec::new();
-                for (k, v) in &node.inputs {
+                for (k, v) in node.inputs.iter() {
                     if let Some(obj) = v.as_object().filter(|_| k.starts_with("lora_")) {
                         let on = obj.get("on").and_then(Value::as_bool).unwrap_or(true);
                         if let (true, Some(name)) = (on, obj.get("lora").and_then(Value::as_str)) {
@@ -1071,7 +1077,7 @@ impl Graph {
     }
 
     /// Output nodes: savers and previews with an image input.
-    fn outputs(&self) -> Vec<&Node> {
+    fn outputs(&self) -> Vec<&Node<'_>> {
         self.nodes
             .iter()
             .filter(|n| {

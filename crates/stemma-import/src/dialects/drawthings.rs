@@ -100,8 +100,13 @@ fn packet<'a>(evidence: &Evidence<'a>) -> Option<(&'a Entry, &'a str)> {
     evidence.entries().find_map(|e| {
         let t = e.value.as_text()?;
         let is_xmp = e.origin == "xmp" || e.key == "XML:com.adobe.xmp" || e.key == "packet";
+        if !is_xmp {
+            return None;
+        }
         let tool = xmp_property(t, "xmp:CreatorTool")?;
-        (is_xmp && tool.trim_start().starts_with("Draw Things")).then_some((e, t))
+        tool.trim_start()
+            .starts_with("Draw Things")
+            .then_some((e, t))
     })
 }
 

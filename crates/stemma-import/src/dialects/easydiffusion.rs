@@ -63,12 +63,17 @@ const MARKERS: &[&str] = &["use_stable_diffusion_model", "Stable Diffusion model
 /// The Easy Diffusion dictionary of the evidence: PNG text chunks, an Exif/any JSON with a marker key, or a
 /// `Key: value` sidecar text with a marker line.
 fn dictionary(evidence: &Evidence) -> Option<Map<String, Value>> {
-    let png: Map<String, Value> = evidence
-        .entries()
-        .filter(|e| e.origin.starts_with("png:"))
-        .filter_map(|e| Some((e.key.clone(), Value::String(e.value.as_text()?.to_string()))))
-        .collect();
-    if MARKERS.iter().any(|m| png.contains_key(*m)) {
+    let png_marker = evidence.entries().any(|e| {
+        e.origin.starts_with("png:")
+            && MARKERS.contains(&e.key.as_str())
+            && e.value.as_text().is_some()
+    });
+    if png_marker {
+        let png: Map<String, Value> = evidence
+            .entries()
+            .filter(|e| e.origin.starts_with("png:"))
+            .filter_map(|e| Some((e.key.clone(), Value::String(e.value.as_text()?.to_string()))))
+            .collect();
         return Some(png);
     }
     for e in evidence.entries() {

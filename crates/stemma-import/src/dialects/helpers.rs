@@ -84,6 +84,10 @@ pub(crate) fn parse_json_lenient(text: &str) -> Option<Value> {
     if let Ok(v) = serde_json::from_str(trimmed) {
         return Some(v);
     }
+    // Without a bare token the replacement changes nothing: the second parse would fail the same way.
+    if !trimmed.contains("NaN") && !trimmed.contains("Infinity") {
+        return None;
+    }
     let replaced = replace_bare_tokens(trimmed);
     serde_json::from_str(&replaced).ok()
 }

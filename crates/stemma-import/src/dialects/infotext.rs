@@ -178,19 +178,7 @@ impl Infotext {
         let param_idx = all
             .iter()
             .rposition(|l| starts_with_steps(l.text))
-            .or_else(|| {
-                all.iter().rposition(|l| {
-                    // Without `Steps:`, a parameter line is at least three well-formed `key: value` pairs (no
-                    // bare flag first), one of them a known A1111 key.
-                    let (params, clean) = parse_param_line(l.text);
-                    clean
-                        && params.len() >= 3
-                        && params
-                            .first()
-                            .is_some_and(|(k, v)| v.as_str() != Some(k.as_str()))
-                        && params.iter().any(|(k, _)| field_of(k).is_some())
-                })
-            });
+            .or_else(|| all.iter().rposition(|l| is_param_line(l.text)));
         let mut info = Infotext::default();
         let body_end = match param_idx {
             Some(i) => {
@@ -594,7 +582,27 @@ pub fn looks_like_infotext(text: &str) -> bool {
     if t.starts_with('{') || t.starts_with('[') {
         return false;
     }
-    Infotext::parse(t).has_params
+    // `Infotext::parse(t).has_params`, without building the infotext.
+    let t = t.trim_start_matches('\u{feff}');
+    has_param_line(t) || unflatten(t).is_some_and(|fixed| has_param_line(&fixed))
+}
+
+/// Whether `Infotext::parse_lines(text)` finds a parameter line (the same test, nothing built).
+fn has_param_line(text: &str) -> bool {
+    let all = lines(text);
+    all.iter().any(|l| starts_with_steps(l.text)) || all.iter().any(|l| is_param_line(l.text))
+}
+
+/// Without `Steps:`, a parameter line is at least three well-formed `key: value` pairs (no bare flag first), one
+/// of them a known A1111 key.
+fn is_param_line(line: &str) -> bool {
+    let (params, clean) = parse_param_line(line);
+    clean
+        && params.len() >= 3
+        && params
+            .first()
+            .is_some_and(|(k, v)| v.as_str() != Some(k.as_str()))
+        && params.iter().any(|(k, _)| field_of(k).is_some())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod civitai;
 mod comfyui;
 mod comfyui_graph;
 mod comfyui_nodes;
+mod comfyui_shape;
 mod comfyui_workflow;
 mod drawthings;
 mod dreamstudio;
