@@ -8,6 +8,7 @@ use anyhow::Result;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
+use serde_json::value::RawValue;
 use stemma_container::{Format, Limits, Metadata};
 use stemma_model::Record;
 
@@ -149,7 +150,7 @@ fn render(path: &Path, result: Result<FileView>, mode: Mode) -> Rendered {
     let mut bytes = Vec::new();
     let mut error = None;
     let written: io::Result<()> = match &result {
-        Ok(view) if mode.json && mode.record_only => write_json_line(&mut bytes, &view.record),
+        Ok(view) if mode.json && mode.record_only => write_json_line(&mut bytes, &record_out(view)),
         Ok(view) if mode.json => write_json_line(&mut bytes, &json_view(path, view)),
         Ok(view) => write_human(&mut bytes, path, view),
         Err(err) => {
@@ -190,7 +191,7 @@ struct JsonView<'a> {
     height: Option<u32>,
     source: &'a Option<RecordSource>,
     layers: &'a [&'static str],
-    record: &'a Option<Record>,
+    record: RecordOut<'a>,
     metadata: Vec<ListingItem<'a>>,
     warnings: &'a [String],
 }
@@ -203,9 +204,32 @@ fn json_view<'a>(path: &'a Path, view: &'a FileView) -> JsonView<'a> {
         height: view.metadata.height,
         source: &view.source,
         layers: &view.layers,
-        record: &view.record,
+        record: record_out(view),
         metadata: metadata_listing(&view.metadata),
         warnings: &view.warnings,
+    }
+}
+
+/// The record as printed: a stored record is copied as it is written in the file (it was parsed and checked when the
+/// file was read), which spares re-escaping its long texts; anything else is serialized.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum RecordOut<'a> {
+    Stored(Box<RawValue>),
+    Parsed(&'a Option<Record>),
+}
+
+fn record_out(view: &FileView) -> RecordOut<'_> {
+    let stored = match (&view.source, &view.metadata.record_json) {
+        // JSON Lines: only single-line text can be copied as it is.
+        (Some(RecordSource::Stemma), Some(text)) if !text.contains(['\n', '\r']) => {
+            RawValue::from_string(text.clone()).ok()
+        }
+        _ => None,
+    };
+    match stored {
+        Some(raw) => RecordOut::Stored(raw),
+        None => RecordOut::Parsed(&view.record),
     }
 }
 
