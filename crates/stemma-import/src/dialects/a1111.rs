@@ -243,23 +243,9 @@ impl Importer for A1111 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stemma_container::{Metadata, Value as V};
+    use stemma_container::Metadata;
 
-    fn meta(entries: &[(&str, &str, &str)]) -> Metadata {
-        Metadata {
-            entries: entries
-                .iter()
-                .map(|(o, k, v)| Entry {
-                    origin: o.to_string(),
-                    key: k.to_string(),
-                    value: V::Text(v.to_string()),
-                    after_image_data: false,
-                    encoding: None,
-                })
-                .collect(),
-            ..Metadata::default()
-        }
-    }
+    use crate::dialects::helpers::text_metadata as meta;
 
     fn generator_of(m: &Metadata) -> String {
         let imported = A1111.import(&Evidence::new(m)).unwrap();

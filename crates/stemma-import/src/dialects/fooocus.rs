@@ -305,23 +305,8 @@ impl Importer for Fooocus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stemma_container::{Metadata, Value as V};
 
-    fn meta(entries: &[(&str, &str, &str)]) -> Metadata {
-        Metadata {
-            entries: entries
-                .iter()
-                .map(|(o, k, v)| Entry {
-                    origin: o.to_string(),
-                    key: k.to_string(),
-                    value: V::Text(v.to_string()),
-                    after_image_data: false,
-                    encoding: None,
-                })
-                .collect(),
-            ..Metadata::default()
-        }
-    }
+    use crate::dialects::helpers::text_metadata as meta;
 
     #[test]
     fn fooocus_jpeg_layout_with_makernote_scheme() {

@@ -325,3 +325,21 @@ pub(crate) mod graph {
         None
     }
 }
+
+/// Metadata made of text entries `(origin, key, value)`, for importer unit tests.
+#[cfg(test)]
+pub(crate) fn text_metadata(entries: &[(&str, &str, &str)]) -> stemma_container::Metadata {
+    stemma_container::Metadata {
+        entries: entries
+            .iter()
+            .map(|(origin, key, value)| Entry {
+                origin: origin.to_string(),
+                key: key.to_string(),
+                value: stemma_container::Value::Text(value.to_string()),
+                after_image_data: false,
+                encoding: None,
+            })
+            .collect(),
+        ..stemma_container::Metadata::default()
+    }
+}

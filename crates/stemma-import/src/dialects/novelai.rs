@@ -209,23 +209,8 @@ impl Importer for NovelAi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stemma_container::{Entry, Metadata, Value as V};
 
-    fn meta(entries: &[(&str, &str, &str)]) -> Metadata {
-        Metadata {
-            entries: entries
-                .iter()
-                .map(|(o, k, v)| Entry {
-                    origin: o.to_string(),
-                    key: k.to_string(),
-                    value: V::Text(v.to_string()),
-                    after_image_data: false,
-                    encoding: None,
-                })
-                .collect(),
-            ..Metadata::default()
-        }
-    }
+    use crate::dialects::helpers::text_metadata as meta;
 
     #[test]
     fn legacy_prompt_comes_from_description() {

@@ -171,23 +171,8 @@ impl Importer for SwarmUi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stemma_container::{Metadata, Value as V};
 
-    fn meta(entries: &[(&str, &str, &str)]) -> Metadata {
-        Metadata {
-            entries: entries
-                .iter()
-                .map(|(o, k, v)| Entry {
-                    origin: o.to_string(),
-                    key: k.to_string(),
-                    value: V::Text(v.to_string()),
-                    after_image_data: false,
-                    encoding: None,
-                })
-                .collect(),
-            ..Metadata::default()
-        }
-    }
+    use crate::dialects::helpers::text_metadata as meta;
 
     #[test]
     fn exif_usercomment_and_legacy_model_tag() {
