@@ -628,15 +628,7 @@ mod tests {
     use super::*;
     use stemma_container::Metadata;
 
-    fn entry(origin: &str, key: &str, text: &str) -> Entry {
-        Entry {
-            origin: origin.into(),
-            key: key.into(),
-            value: EntryValue::Text(text.into()),
-            after_image_data: false,
-            encoding: None,
-        }
-    }
+    use crate::dialects::helpers::text_entry as entry;
 
     fn meta(entries: Vec<Entry>) -> Metadata {
         Metadata {

@@ -326,19 +326,25 @@ pub(crate) mod graph {
     }
 }
 
+/// A text entry, for importer unit tests.
+#[cfg(test)]
+pub(crate) fn text_entry(origin: &str, key: &str, value: &str) -> Entry {
+    Entry {
+        origin: origin.to_string(),
+        key: key.to_string(),
+        value: EntryValue::Text(value.to_string()),
+        after_image_data: false,
+        encoding: None,
+    }
+}
+
 /// Metadata made of text entries `(origin, key, value)`, for importer unit tests.
 #[cfg(test)]
 pub(crate) fn text_metadata(entries: &[(&str, &str, &str)]) -> stemma_container::Metadata {
     stemma_container::Metadata {
         entries: entries
             .iter()
-            .map(|(origin, key, value)| Entry {
-                origin: origin.to_string(),
-                key: key.to_string(),
-                value: stemma_container::Value::Text(value.to_string()),
-                after_image_data: false,
-                encoding: None,
-            })
+            .map(|(o, k, v)| text_entry(o, k, v))
             .collect(),
         ..stemma_container::Metadata::default()
     }

@@ -196,17 +196,9 @@ impl Importer for Midjourney {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stemma_container::{Metadata, Value as V};
+    use stemma_container::Metadata;
 
-    fn entry(origin: &str, key: &str, v: &str) -> Entry {
-        Entry {
-            origin: origin.into(),
-            key: key.into(),
-            value: V::Text(v.into()),
-            after_image_data: false,
-            encoding: None,
-        }
-    }
+    use crate::dialects::helpers::text_entry as entry;
 
     #[test]
     fn xmp_description_of_a_webp_download() {

@@ -143,16 +143,10 @@ impl Importer for StabilityMatrix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stemma_container::{Entry, Metadata, Value as V};
+    use stemma_container::{Entry, Metadata};
 
     fn entry(key: &str, v: &str) -> Entry {
-        Entry {
-            origin: "png:tEXt".into(),
-            key: key.into(),
-            value: V::Text(v.into()),
-            after_image_data: false,
-            encoding: None,
-        }
+        crate::dialects::helpers::text_entry("png:tEXt", key, v)
     }
 
     #[test]

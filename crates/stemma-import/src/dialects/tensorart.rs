@@ -129,16 +129,10 @@ impl Importer for TensorArt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stemma_container::{Metadata, Value as V};
+    use stemma_container::Metadata;
 
     fn entry(key: &str, v: &str) -> Entry {
-        Entry {
-            origin: "png:tEXt".into(),
-            key: key.into(),
-            value: V::Text(v.into()),
-            after_image_data: false,
-            encoding: None,
-        }
+        crate::dialects::helpers::text_entry("png:tEXt", key, v)
     }
 
     #[test]
