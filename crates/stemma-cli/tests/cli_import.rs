@@ -140,3 +140,54 @@ fn convert_carries_the_record_onto_a_copy_with_the_relation() {
     // The target's own ids, not the source's.
     assert_eq!(view["record"]["content"]["data"], ids(&target)["data"]);
 }
+
+#[test]
+fn error_paths_name_what_is_wrong() {
+    let (_dir, root) = library_copy();
+    let plain = root.join("plain/sketch.png");
+    let target = root.join("a1111/00012-1234567890.png");
+    let before = std::fs::read(&target).unwrap();
+    // convert from a file with nothing to carry over
+    let out = stemma()
+        .arg("convert")
+        .arg(&plain)
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no stemma record and no generator metadata")
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), before);
+    // a broken configuration file is reported, not ignored
+    let config = root.join("config.toml");
+    std::fs::write(&config, "a1111 = maybe\n").unwrap();
+    let out = stemma()
+        .arg("stamp")
+        .arg(&target)
+        .args(["--prompt", "x"])
+        .env("STEMMA_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("config.toml"));
+    assert_eq!(std::fs::read(&target).unwrap(), before);
+    // with a good one, its defaults apply: the A1111 mirror is written into a PNG that had none
+    std::fs::write(&config, "a1111 = true\nprompt_author = \"Ada\"\n").unwrap();
+    stemma()
+        .arg("stamp")
+        .arg(&plain)
+        .args(["--prompt", "a quiet harbour", "--seed", "7"])
+        .env("STEMMA_CONFIG", &config)
+        .assert()
+        .success();
+    let view = show_view(&plain);
+    assert_eq!(view["record"]["prompt"]["author"], "Ada");
+    let keys: Vec<&str> = view["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["key"].as_str())
+        .collect();
+    assert!(keys.contains(&"parameters"), "{keys:?}");
+}
