@@ -56,14 +56,7 @@ fn boxes_in(source: &dyn Source, from: u64, to: u64, limits: &Limits) -> Result<
     let mut out = Vec::new();
     let mut pos = from;
     while pos + 8 <= to {
-        if out.len() as u64 >= limits.max_chunks {
-            return Err(Error::Limit {
-                limit: "max_chunks",
-                max: limits.max_chunks,
-                found: out.len() as u64 + 1,
-                context: format!("box at offset {pos}"),
-            });
-        }
+        limits.check_chunk_count(out.len() as u64, "box", pos)?;
         let h = read_exact(source, pos, 8)?;
         let size32 = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
         let kind = [h[4], h[5], h[6], h[7]];

@@ -139,14 +139,7 @@ pub fn parse(file: &[u8], limits: &Limits) -> Result<Parsed> {
         end: pos,
     }];
     loop {
-        if blocks.len() as u64 >= limits.max_chunks {
-            return Err(Error::Limit {
-                limit: "max_chunks",
-                max: limits.max_chunks,
-                found: blocks.len() as u64 + 1,
-                context: format!("GIF block at offset {pos}"),
-            });
-        }
+        limits.check_chunk_count(blocks.len() as u64, "GIF block", pos)?;
         if pos >= file.len() {
             return Ok(Parsed {
                 blocks,

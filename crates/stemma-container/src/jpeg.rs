@@ -125,14 +125,7 @@ pub fn parse(file: &[u8], limits: &Limits) -> Result<Parsed> {
     }];
     let mut pos = 2usize;
     loop {
-        if segs.len() as u64 >= limits.max_chunks {
-            return Err(Error::Limit {
-                limit: "max_chunks",
-                max: limits.max_chunks,
-                found: segs.len() as u64 + 1,
-                context: format!("JPEG segment at offset {pos}"),
-            });
-        }
+        limits.check_chunk_count(segs.len() as u64, "JPEG segment", pos)?;
         if pos >= file.len() {
             return Ok(Parsed {
                 segs,
@@ -413,15 +406,8 @@ fn scan(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
     let mut pos: u64 = 2;
     let mut count: u64 = 1;
     while pos < len {
+        limits.check_chunk_count(count, "JPEG segment", pos)?;
         count += 1;
-        if count > limits.max_chunks {
-            return Err(Error::Limit {
-                limit: "max_chunks",
-                max: limits.max_chunks,
-                found: count,
-                context: format!("JPEG segment at offset {pos}"),
-            });
-        }
         let head = window.get(pos, 2)?.to_vec();
         if head.len() < 2 {
             return Err(truncated("marker", pos as usize, 2, head.len()));

@@ -1,3 +1,5 @@
+use crate::error::{Error, Result};
+
 /// Resource limits for reading untrusted files. Every limit is named, and errors quote the name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -33,8 +35,75 @@ impl Limits {
     };
 }
 
+impl Limits {
+    /// An error when walking one more chunk (segment, box, block) would exceed `max_chunks`; `walked` counts the
+    /// ones walked before it, `what` and `offset` name it in the message.
+    pub fn check_chunk_count(
+        &self,
+        walked: u64,
+        what: &str,
+        offset: impl std::fmt::Display,
+    ) -> Result<()> {
+        if walked >= self.max_chunks {
+            return Err(Error::Limit {
+                limit: "max_chunks",
+                max: self.max_chunks,
+                found: walked.saturating_add(1),
+                context: format!("{what} at offset {offset}"),
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits::DEFAULT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_count_limit_names_itself_and_the_place() {
+        let limits = Limits {
+            max_chunks: 3,
+            ..Limits::DEFAULT
+        };
+        assert!(limits.check_chunk_count(2, "chunk", 40).is_ok());
+        let err = limits
+            .check_chunk_count(3, "chunk", 40)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("max_chunks") && err.contains("chunk at offset 40"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_png_with_more_chunks_than_allowed_is_refused() {
+        let mut png = crate::detect::PNG_SIGNATURE.to_vec();
+        png.extend(crate::png::encode_chunk(
+            crate::png::IHDR,
+            &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0],
+        ));
+        for _ in 0..5 {
+            png.extend(crate::png::encode_chunk(crate::png::TEXT, b"k\0v"));
+        }
+        png.extend(crate::png::encode_chunk(crate::png::IDAT, &[]));
+        png.extend(crate::png::encode_chunk(crate::png::IEND, &[]));
+        let limits = Limits {
+            max_chunks: 4,
+            ..Limits::DEFAULT
+        };
+        let source: &dyn crate::source::Source = &png.as_slice();
+        let err = crate::ops::scan_source(source, &limits)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_chunks"), "{err}");
+        assert!(crate::png::parse_chunks(&png, &limits, true).is_err());
     }
 }

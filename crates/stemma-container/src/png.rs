@@ -225,14 +225,7 @@ fn check_header(kind: ChunkType, len: u64, offset: u64, count: u64, limits: &Lim
             offset as usize,
         ));
     }
-    if count >= limits.max_chunks {
-        return Err(Error::Limit {
-            limit: "max_chunks",
-            max: limits.max_chunks,
-            found: count + 1,
-            context: format!("chunk at offset {offset}"),
-        });
-    }
+    limits.check_chunk_count(count, "chunk", offset)?;
     Ok(())
 }
 

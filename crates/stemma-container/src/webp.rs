@@ -89,14 +89,7 @@ pub fn parse(file: &[u8], limits: &Limits) -> Result<Parsed> {
     let mut chunks = Vec::new();
     let mut pos = 12usize;
     while pos + 8 <= end {
-        if chunks.len() as u64 >= limits.max_chunks {
-            return Err(Error::Limit {
-                limit: "max_chunks",
-                max: limits.max_chunks,
-                found: chunks.len() as u64 + 1,
-                context: format!("RIFF chunk at offset {pos}"),
-            });
-        }
+        limits.check_chunk_count(chunks.len() as u64, "RIFF chunk", pos)?;
         let fourcc = [file[pos], file[pos + 1], file[pos + 2], file[pos + 3]];
         let size = u32::from_le_bytes([file[pos + 4], file[pos + 5], file[pos + 6], file[pos + 7]])
             as usize;
@@ -291,15 +284,8 @@ fn scan(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
     let mut count: u64 = 0;
     let mut seen_image = false;
     while pos + 8 <= end {
+        limits.check_chunk_count(count, "RIFF chunk", pos)?;
         count += 1;
-        if count > limits.max_chunks {
-            return Err(Error::Limit {
-                limit: "max_chunks",
-                max: limits.max_chunks,
-                found: count,
-                context: format!("RIFF chunk at offset {pos}"),
-            });
-        }
         let h = window.get(pos, 8)?.to_vec();
         if h.len() < 8 {
             break;
