@@ -62,6 +62,8 @@ enum Outcome {
     Unknown,
     /// No embedded metadata stemma understands: left to the legacy importers.
     Legacy,
+    /// Left untouched because rewriting would invalidate its C2PA manifest (`--force` imports it).
+    Protected(String),
     Failed(String, String),
 }
 
@@ -80,6 +82,7 @@ pub fn run(args: Args) -> Result<u8> {
                 Outcome::Imported(d) => format!("imported  {} ({d})", file.display()),
                 Outcome::AlreadyStemma => format!("has record {}", file.display()),
                 Outcome::Unknown | Outcome::Legacy => format!("unknown   {}", file.display()),
+                Outcome::Protected(why) => format!("protected {why}"),
                 Outcome::Failed(_, why) => format!("failed    {why}"),
             };
             if let Ok(mut l) = lines.lock() {
@@ -131,12 +134,13 @@ pub fn run(args: Args) -> Result<u8> {
         }
     }
     let mut per_dialect: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    let (mut already, mut unknown, mut failed) = (0u64, 0u64, Vec::new());
+    let (mut already, mut unknown, mut protected, mut failed) = (0u64, 0u64, 0u64, Vec::new());
     for outcome in &outcomes {
         match outcome {
             Outcome::Imported(d) => per_dialect.entry(d.as_str()).or_default().0 += 1,
             Outcome::AlreadyStemma => already += 1,
             Outcome::Unknown | Outcome::Legacy => unknown += 1,
+            Outcome::Protected(_) => protected += 1,
             Outcome::Failed(d, why) => {
                 per_dialect.entry(dialect_key(d)).or_default().1 += 1;
                 failed.push(why.clone());
@@ -158,6 +162,11 @@ pub fn run(args: Args) -> Result<u8> {
         per_dialect.values().map(|v| v.0).sum::<u64>(),
         failed.len()
     );
+    if protected > 0 {
+        println!(
+            "{protected} files carry a C2PA manifest that rewriting would invalidate: left untouched (--force imports them, --sidecar leaves them intact)"
+        );
+    }
     for why in &failed {
         eprintln!("stemma: {why}");
     }
@@ -250,11 +259,15 @@ fn store(file: &Path, dialect: &str, record: &Record, args: &Args, limits: &Limi
         xmp_mirrors: false,
         ..Edit::default()
     };
-    match ops::rewrite(file, None, &edit, limits)
-        .with_context(|| format!("{}: not written", file.display()))
-    {
+    match ops::rewrite(file, None, &edit, limits) {
         Ok(_) => Outcome::Imported(dialect.to_string()),
-        Err(e) => fail(dialect, e),
+        Err(e @ stemma_container::Error::C2paProtected(_)) => {
+            Outcome::Protected(format!("{}: {e}", file.display()))
+        }
+        Err(e) => fail(
+            dialect,
+            anyhow::Error::new(e).context(format!("{}: not written", file.display())),
+        ),
     }
 }
 
