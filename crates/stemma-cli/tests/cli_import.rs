@@ -191,3 +191,32 @@ fn error_paths_name_what_is_wrong() {
         .collect();
     assert!(keys.contains(&"parameters"), "{keys:?}");
 }
+
+#[test]
+fn import_leaves_files_with_a_c2pa_manifest_untouched_unless_forced() {
+    let (_dir, root) = library_copy();
+    let file = root.join("a1111/00012-1234567890.png");
+    let original = std::fs::read(&file).unwrap();
+    // Put a (placeholder) C2PA manifest store chunk right after IHDR.
+    let cabx = stemma_container::png::encode_chunk(
+        stemma_container::png::ChunkType(*b"caBX"),
+        b"jumb manifest",
+    );
+    let with_manifest = [&original[..33], &cabx[..], &original[33..]].concat();
+    std::fs::write(&file, &with_manifest).unwrap();
+    let out = stemma().arg("import").arg(&file).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 files carry a C2PA manifest"));
+    assert_eq!(std::fs::read(&file).unwrap(), with_manifest);
+    stemma()
+        .args(["import", "--force"])
+        .arg(&file)
+        .assert()
+        .success();
+    assert_eq!(show_view(&file)["source"], "stemma");
+}
