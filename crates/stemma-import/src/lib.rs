@@ -27,6 +27,17 @@ pub enum Confidence {
     Strong,
 }
 
+impl Confidence {
+    /// `level` when the dialect's marker was found, else [`Confidence::No`].
+    pub fn when(found: bool, level: Confidence) -> Confidence {
+        if found {
+            level
+        } else {
+            Confidence::No
+        }
+    }
+}
+
 /// The result of importing one file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Imported {
@@ -88,5 +99,20 @@ pub fn import(evidence: &Evidence) -> ImportReport {
         imported,
         layers,
         failures,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confidence_when_gives_the_level_only_for_a_found_marker() {
+        assert_eq!(Confidence::when(true, Confidence::Weak), Confidence::Weak);
+        assert_eq!(
+            Confidence::when(true, Confidence::Strong),
+            Confidence::Strong
+        );
+        assert_eq!(Confidence::when(false, Confidence::Strong), Confidence::No);
     }
 }

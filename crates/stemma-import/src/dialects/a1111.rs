@@ -225,11 +225,7 @@ impl Importer for A1111 {
         "A1111 infotext (a `Steps:` parameter line) in PNG text `parameters`, Exif UserComment, GIF comment or .txt sidecar; fork from `Version:`/`App:`"
     }
     fn detect(&self, evidence: &Evidence) -> Confidence {
-        if infotext_entry(evidence).is_some() {
-            Confidence::Weak
-        } else {
-            Confidence::No
-        }
+        Confidence::when(infotext_entry(evidence).is_some(), Confidence::Weak)
     }
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
         let entry = infotext_entry(evidence).ok_or(Error::Parse {

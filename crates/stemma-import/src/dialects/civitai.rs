@@ -119,11 +119,7 @@ impl Importer for Civitai {
         "JSON with `extraMetadata` or a `resource-stack` node (Exif UserComment or any text entry)"
     }
     fn detect(&self, evidence: &Evidence) -> Confidence {
-        if find(evidence).is_some() {
-            Confidence::Strong
-        } else {
-            Confidence::No
-        }
+        Confidence::when(find(evidence).is_some(), Confidence::Strong)
     }
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
         let (entry, doc) = find(evidence).ok_or(Error::Parse {

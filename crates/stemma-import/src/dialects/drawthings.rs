@@ -121,11 +121,7 @@ impl Importer for DrawThings {
         "XMP `xmp:CreatorTool` starting with `Draw Things`"
     }
     fn detect(&self, evidence: &Evidence) -> Confidence {
-        if packet(evidence).is_some() {
-            Confidence::Strong
-        } else {
-            Confidence::No
-        }
+        Confidence::when(packet(evidence).is_some(), Confidence::Strong)
     }
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
         let (entry, xml) = packet(evidence).ok_or(Error::Parse {

@@ -126,11 +126,7 @@ impl Importer for EasyDiffusion {
         "key `use_stable_diffusion_model` (or display key `Stable Diffusion model`) in PNG text, a JSON, or a sidecar"
     }
     fn detect(&self, evidence: &Evidence) -> Confidence {
-        if dictionary(evidence).is_some() {
-            Confidence::Strong
-        } else {
-            Confidence::No
-        }
+        Confidence::when(dictionary(evidence).is_some(), Confidence::Strong)
     }
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
         let dict = dictionary(evidence).ok_or(Error::Parse {

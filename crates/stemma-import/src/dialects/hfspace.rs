@@ -51,11 +51,7 @@ impl Importer for HfSpace {
         "`parameters` JSON with `Model`, `resolution` and `prompt` (heuristic)"
     }
     fn detect(&self, evidence: &Evidence) -> Confidence {
-        if find(evidence).is_some() {
-            Confidence::Weak
-        } else {
-            Confidence::No
-        }
+        Confidence::when(find(evidence).is_some(), Confidence::Weak)
     }
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
         let (entry, data) = find(evidence).ok_or(Error::Parse {

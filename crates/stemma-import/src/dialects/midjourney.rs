@@ -117,11 +117,7 @@ impl Importer for Midjourney {
         "text `Description` (or XMP `dc:description`) containing `Job ID:`"
     }
     fn detect(&self, evidence: &Evidence) -> Confidence {
-        if description(evidence).is_some() {
-            Confidence::Strong
-        } else {
-            Confidence::No
-        }
+        Confidence::when(description(evidence).is_some(), Confidence::Strong)
     }
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
         let (entry, text) = description(evidence).ok_or(Error::Parse {

@@ -44,11 +44,7 @@ impl Importer for Nmkd {
         "PNG text `Nmkdiffusers` (JSON)"
     }
     fn detect(&self, evidence: &Evidence) -> Confidence {
-        if evidence.text(KEY).is_some() {
-            Confidence::Strong
-        } else {
-            Confidence::No
-        }
+        Confidence::when(evidence.text(KEY).is_some(), Confidence::Strong)
     }
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
         let data = evidence

@@ -49,11 +49,10 @@ impl Importer for StabilityMatrix {
         "PNG text `smproj` or `parameters-json`"
     }
     fn detect(&self, evidence: &Evidence) -> Confidence {
-        if text_of(evidence, "smproj").is_some() || text_of(evidence, "parameters-json").is_some() {
-            Confidence::Strong
-        } else {
-            Confidence::No
-        }
+        Confidence::when(
+            text_of(evidence, "smproj").is_some() || text_of(evidence, "parameters-json").is_some(),
+            Confidence::Strong,
+        )
     }
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
         let Some(data) = text_of(evidence, "parameters-json").and_then(parse_json_lenient) else {

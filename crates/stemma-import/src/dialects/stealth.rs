@@ -225,11 +225,7 @@ impl Importer for Stealth {
         if evidence.file.is_none() || others_detect(evidence) {
             return Confidence::No;
         }
-        if hidden_of(evidence).is_some() {
-            Confidence::Strong
-        } else {
-            Confidence::No
-        }
+        Confidence::when(hidden_of(evidence).is_some(), Confidence::Strong)
     }
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
         let hidden = hidden_of(evidence).ok_or(Error::Parse {

@@ -153,11 +153,7 @@ impl Importer for SwarmUi {
         "JSON with `sui_image_params` in PNG text `parameters`, Exif UserComment or legacy Exif 0x0110"
     }
     fn detect(&self, evidence: &Evidence) -> Confidence {
-        if find(evidence).is_some() {
-            Confidence::Strong
-        } else {
-            Confidence::No
-        }
+        Confidence::when(find(evidence).is_some(), Confidence::Strong)
     }
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
         let (entry, doc) = find(evidence).ok_or(Error::Parse {

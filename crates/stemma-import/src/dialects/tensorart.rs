@@ -48,11 +48,7 @@ impl Importer for TensorArt {
         "text `generation_data` (JSON), next to a ComfyUI `prompt` graph"
     }
     fn detect(&self, evidence: &Evidence) -> Confidence {
-        if find(evidence).is_some() {
-            Confidence::Strong
-        } else {
-            Confidence::No
-        }
+        Confidence::when(find(evidence).is_some(), Confidence::Strong)
     }
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
         let entry = find(evidence).ok_or(Error::Parse {
