@@ -1,0 +1,155 @@
+//! Opening a catalog: where it lives (`.stemma/catalog.db` in the library root, found like git finds `.git`),
+//! the connection settings, and how file paths are stored (relative to the root, `/`-separated).
+
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+use crate::schema;
+
+/// The folder that marks a library root.
+pub const CATALOG_DIR: &str = ".stemma";
+/// The catalog file inside [`CATALOG_DIR`].
+pub const CATALOG_FILE: &str = "catalog.db";
+
+/// How long a writer waits for another process's write to finish before giving up. A scan writes in short
+/// batches, so a second scan waits its turn instead of failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// An open catalog.
+pub struct Catalog {
+    pub conn: Connection,
+    /// The catalog file.
+    pub path: PathBuf,
+    /// The library root: paths in the catalog are relative to it.
+    pub root: PathBuf,
+}
+
+/// Walk up from `start` to the first folder holding `.stemma/catalog.db`.
+pub fn locate(start: &Path) -> Result<PathBuf> {
+    let start = absolute(start)?;
+    let mut dir = Some(start.as_path());
+    while let Some(d) = dir {
+        let candidate = d.join(CATALOG_DIR).join(CATALOG_FILE);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        dir = d.parent();
+    }
+    Err(Error::NotFound(start))
+}
+
+/// An absolute, normalised form of a path (without resolving symbolic links, like `git` paths).
+pub fn absolute(path: &Path) -> Result<PathBuf> {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| Error::io(path, e))?
+            .join(path)
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    Ok(out)
+}
+
+impl Catalog {
+    /// Create (or open) the catalog of the library at `root`.
+    pub fn init(root: &Path) -> Result<Catalog> {
+        let root = absolute(root)?;
+        let dir = root.join(CATALOG_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Catalog::open(&dir.join(CATALOG_FILE))
+    }
+
+    /// Open the catalog found from `start` upwards.
+    pub fn find(start: &Path) -> Result<Catalog> {
+        Catalog::open(&locate(start)?)
+    }
+
+    /// Open a catalog file (created when missing), bringing its schema up to date.
+    pub fn open(path: &Path) -> Result<Catalog> {
+        let path = absolute(path)?;
+        let sql = |source| Error::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let mut conn = Connection::open(&path).map_err(sql)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+        // WAL: readers never block the writer; NORMAL sync is durable against process crashes (a killed scan
+        // loses at most its open batch, never the database) and is what WAL is designed for.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql)?;
+        let found = schema::version(&conn).map_err(|e| with_path(e, &path))?;
+        if found > schema::latest_version() {
+            return Err(Error::TooNew {
+                path,
+                found,
+                known: schema::latest_version(),
+            });
+        }
+        schema::migrate(&mut conn).map_err(|e| with_path(e, &path))?;
+        // The library root is the folder holding `.stemma`; a catalog elsewhere (`--catalog`) roots at its folder.
+        let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let root = if parent.file_name().is_some_and(|n| n == CATALOG_DIR) {
+            parent.parent().map(Path::to_path_buf).unwrap_or(parent)
+        } else {
+            parent
+        };
+        Ok(Catalog { conn, path, root })
+    }
+
+    /// The key a file is stored under: relative to the root with `/` separators when inside it, else absolute.
+    pub fn key_of(&self, path: &Path) -> Result<String> {
+        let abs = absolute(path)?;
+        let rel = abs.strip_prefix(&self.root).unwrap_or(&abs);
+        Ok(path_key(rel))
+    }
+
+    /// The path on disk of a stored key.
+    pub fn path_of(&self, key: &str) -> PathBuf {
+        let p = Path::new(key);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.root.join(p)
+        }
+    }
+}
+
+fn with_path(e: Error, path: &Path) -> Error {
+    match e {
+        Error::Db(source) => Error::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => other,
+    }
+}
+
+/// A path as a `/`-separated string.
+pub fn path_key(path: &Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let joined = parts.join("/");
+    // An absolute path's root component is `/` itself: avoid doubling it.
+    if joined.starts_with("//") {
+        joined[1..].to_string()
+    } else {
+        joined
+    }
+}

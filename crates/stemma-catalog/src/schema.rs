@@ -1,0 +1,163 @@
+//! The catalog's tables and their migrations. The SQL here is kept portable (plain types, `ON CONFLICT`, no
+//! SQLite pragmas): a team catalog on PostgreSQL is planned. SQLite-only parts (FTS5) live in [`crate::search`].
+//!
+//! The schema version is kept in the `catalog_meta` table (not `PRAGMA user_version`, which PostgreSQL lacks).
+//! Each migration runs in one transaction with the version bump, so a catalog is always at a whole version.
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::error::Result;
+
+/// One step of the schema: the version it produces and the statements that get there.
+pub struct Migration {
+    pub version: i64,
+    pub sql: &'static str,
+}
+
+/// Every migration, oldest first. Never edit a shipped one: add the next.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: r#"
+CREATE TABLE catalog_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- One row per distinct image (by content id), wherever and however often it is stored.
+CREATE TABLE images (
+    id INTEGER PRIMARY KEY,
+    content_id TEXT NOT NULL UNIQUE,
+    pixel_id TEXT,
+    data_id TEXT,
+    ids_stored INTEGER NOT NULL DEFAULT 0,
+    format TEXT,
+    width INTEGER,
+    height INTEGER,
+    source TEXT,
+    generator TEXT,
+    prompt TEXT,
+    negative TEXT,
+    seed TEXT,
+    steps INTEGER,
+    cfg REAL,
+    sampler TEXT,
+    model TEXT,
+    created TEXT,
+    record_json TEXT,
+    rating INTEGER
+);
+CREATE INDEX images_pixel_id ON images (pixel_id);
+CREATE INDEX images_data_id ON images (data_id);
+-- Every path an image was seen at; a file that could not be read has no image.
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    image_id INTEGER REFERENCES images (id),
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    scanned_at INTEGER NOT NULL
+);
+CREATE INDEX files_image ON files (image_id);
+CREATE TABLE edges (
+    child_id INTEGER NOT NULL REFERENCES images (id),
+    ord INTEGER NOT NULL,
+    parent_ref TEXT,
+    relation TEXT NOT NULL,
+    hint TEXT,
+    PRIMARY KEY (child_id, ord)
+);
+CREATE INDEX edges_parent ON edges (parent_ref);
+CREATE TABLE tags (
+    image_id INTEGER NOT NULL REFERENCES images (id),
+    tag TEXT NOT NULL,
+    PRIMARY KEY (image_id, tag)
+);
+CREATE INDEX tags_tag ON tags (tag);
+"#,
+    },
+    Migration {
+        version: 2,
+        sql: r#"
+ALTER TABLE images ADD COLUMN scheduler TEXT;
+ALTER TABLE images ADD COLUMN model_hash TEXT;
+ALTER TABLE images ADD COLUMN template TEXT;
+ALTER TABLE images ADD COLUMN negative_template TEXT;
+ALTER TABLE images ADD COLUMN run_id TEXT;
+ALTER TABLE images ADD COLUMN run_index INTEGER;
+ALTER TABLE images ADD COLUMN sequence_id TEXT;
+ALTER TABLE images ADD COLUMN frame REAL;
+ALTER TABLE images ADD COLUMN created_day TEXT;
+CREATE TABLE loras (
+    image_id INTEGER NOT NULL REFERENCES images (id),
+    name TEXT NOT NULL,
+    weight REAL,
+    PRIMARY KEY (image_id, name)
+);
+CREATE INDEX loras_name ON loras (name);
+CREATE INDEX images_seed ON images (seed);
+CREATE INDEX images_steps ON images (steps);
+CREATE INDEX images_cfg ON images (cfg);
+CREATE INDEX images_sampler ON images (sampler);
+CREATE INDEX images_model ON images (model);
+CREATE INDEX images_generator ON images (generator);
+CREATE INDEX images_size ON images (width, height);
+CREATE INDEX images_created ON images (created_day);
+CREATE INDEX images_rating ON images (rating);
+CREATE INDEX images_template ON images (template);
+CREATE INDEX images_run ON images (run_id);
+CREATE INDEX images_sequence ON images (sequence_id, frame);
+-- Version 1 did not keep templates, runs or sequences: read every file again on the next scan.
+UPDATE files SET size = -1;
+"#,
+    },
+];
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// The schema version of an open catalog (0 for an empty database).
+pub fn version(conn: &Connection) -> Result<i64> {
+    let has_meta: Option<String> = conn
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'catalog_meta'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if has_meta.is_none() {
+        return Ok(0);
+    }
+    let v: Option<String> = conn
+        .query_row(
+            "SELECT value FROM catalog_meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// Bring the catalog to the latest version; returns the versions applied. Each step is one immediate
+/// transaction, and the version is checked again inside it, so two processes opening an old catalog at once
+/// migrate it once.
+pub fn migrate(conn: &mut Connection) -> Result<Vec<i64>> {
+    let mut applied = Vec::new();
+    for migration in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if version(&tx)? >= migration.version {
+            continue;
+        }
+        tx.execute_batch(migration.sql)?;
+        crate::search::migrate(&tx, migration.version)?;
+        tx.execute(
+            "INSERT INTO catalog_meta (key, value) VALUES ('schema_version', ?1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![migration.version.to_string()],
+        )?;
+        tx.commit()?;
+        applied.push(migration.version);
+    }
+    Ok(applied)
+}

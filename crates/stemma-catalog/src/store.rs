@@ -1,0 +1,208 @@
+//! Writing scanned files into the catalog: one image per content id, one row per path.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::Result;
+use crate::extract::ImageRow;
+
+/// What the file system says about a file; unchanged when all three match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub size: i64,
+    pub mtime_ns: i64,
+    pub inode: i64,
+}
+
+/// The image a row's ids belong to: the same content id, or a data id or pixel id already known (a file that
+/// gained a record keeps its entry when its identity moves from the data id to the pixel id).
+pub fn find_image(conn: &Connection, row: &ImageRow) -> Result<Option<i64>> {
+    let Some(content) = row.ids.content_id() else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM images WHERE content_id = ?1 OR data_id = ?2 OR pixel_id = ?3 ORDER BY id LIMIT 1",
+    )?;
+    Ok(stmt
+        .query_row(params![content, row.ids.data, row.ids.pixel], |r| r.get(0))
+        .optional()?)
+}
+
+/// Insert or update the image of a row; returns its id. The rating and tags kept in the catalog are not
+/// overwritten: values carried in the record are added.
+pub fn upsert_image(conn: &Connection, row: &ImageRow) -> Result<Option<i64>> {
+    let Some(content) = row.ids.content_id() else {
+        return Ok(None);
+    };
+    let existing = find_image(conn, row)?;
+    let id = match existing {
+        Some(id) => {
+            let mut stmt = conn.prepare_cached(
+                "UPDATE images SET pixel_id = COALESCE(?2, pixel_id), data_id = COALESCE(?3, data_id), \
+                 ids_stored = ?4, format = ?5, width = ?6, height = ?7, source = ?8, generator = ?9, prompt = ?10, \
+                 negative = ?11, seed = ?12, steps = ?13, cfg = ?14, sampler = ?15, model = ?16, created = ?17, \
+                 record_json = ?18, scheduler = ?19, model_hash = ?20, template = ?21, negative_template = ?22, \
+                 run_id = ?23, run_index = ?24, sequence_id = ?25, frame = ?26, created_day = ?27, \
+                 rating = COALESCE(rating, ?28) WHERE id = ?1",
+            )?;
+            stmt.execute(params![
+                id,
+                row.ids.pixel,
+                row.ids.data,
+                row.ids.stored,
+                row.format,
+                row.width,
+                row.height,
+                row.source,
+                row.generator,
+                row.prompt,
+                row.negative,
+                row.seed,
+                row.steps,
+                row.cfg,
+                row.sampler,
+                row.model,
+                row.created,
+                row.record_json,
+                row.scheduler,
+                row.model_hash,
+                row.template,
+                row.negative_template,
+                row.run_id,
+                row.run_index,
+                row.sequence_id,
+                row.frame,
+                row.created_day,
+                row.rating,
+            ])?;
+            conn.prepare_cached("DELETE FROM edges WHERE child_id = ?1")?
+                .execute([id])?;
+            conn.prepare_cached("DELETE FROM loras WHERE image_id = ?1")?
+                .execute([id])?;
+            id
+        }
+        None => {
+            let mut stmt = conn.prepare_cached(
+                "INSERT INTO images (content_id, pixel_id, data_id, ids_stored, format, width, height, source, \
+                 generator, prompt, negative, seed, steps, cfg, sampler, model, created, record_json, scheduler, \
+                 model_hash, template, negative_template, run_id, run_index, sequence_id, frame, created_day, rating) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
+                 ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28) RETURNING id",
+            )?;
+            stmt.query_row(
+                params![
+                    content,
+                    row.ids.pixel,
+                    row.ids.data,
+                    row.ids.stored,
+                    row.format,
+                    row.width,
+                    row.height,
+                    row.source,
+                    row.generator,
+                    row.prompt,
+                    row.negative,
+                    row.seed,
+                    row.steps,
+                    row.cfg,
+                    row.sampler,
+                    row.model,
+                    row.created,
+                    row.record_json,
+                    row.scheduler,
+                    row.model_hash,
+                    row.template,
+                    row.negative_template,
+                    row.run_id,
+                    row.run_index,
+                    row.sequence_id,
+                    row.frame,
+                    row.created_day,
+                    row.rating,
+                ],
+                |r| r.get(0),
+            )?
+        }
+    };
+    if !row.edges.is_empty() {
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO edges (child_id, ord, parent_ref, relation, hint) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (ord, e) in row.edges.iter().enumerate() {
+            stmt.execute(params![id, ord as i64, e.parent_ref, e.relation, e.hint])?;
+        }
+    }
+    if !row.loras.is_empty() {
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO loras (image_id, name, weight) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        )?;
+        for (name, weight) in &row.loras {
+            stmt.execute(params![id, name, weight])?;
+        }
+    }
+    if !row.tags.is_empty() {
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO tags (image_id, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?;
+        for tag in &row.tags {
+            stmt.execute(params![id, tag])?;
+        }
+    }
+    Ok(Some(id))
+}
+
+/// Record a file that was read, at its image.
+pub fn upsert_file(
+    conn: &Connection,
+    key: &str,
+    stat: Stat,
+    image: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO files (path, image_id, size, mtime_ns, inode, status, error, scanned_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'ok', NULL, ?6) \
+         ON CONFLICT (path) DO UPDATE SET image_id = excluded.image_id, size = excluded.size, \
+         mtime_ns = excluded.mtime_ns, inode = excluded.inode, status = 'ok', error = NULL, \
+         scanned_at = excluded.scanned_at",
+    )?;
+    stmt.execute(params![
+        key,
+        image,
+        stat.size,
+        stat.mtime_ns,
+        stat.inode,
+        now
+    ])?;
+    Ok(())
+}
+
+/// Record a file that could not be read, with why. An image it was known as stays linked (not forgotten).
+pub fn file_error(conn: &Connection, key: &str, stat: Stat, reason: &str, now: i64) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO files (path, image_id, size, mtime_ns, inode, status, error, scanned_at) \
+         VALUES (?1, NULL, ?2, ?3, ?4, 'error', ?5, ?6) \
+         ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, \
+         inode = excluded.inode, status = 'error', error = excluded.error, scanned_at = excluded.scanned_at",
+    )?;
+    stmt.execute(params![
+        key,
+        stat.size,
+        stat.mtime_ns,
+        stat.inode,
+        reason,
+        now
+    ])?;
+    Ok(())
+}
+
+/// Mark a path as no longer on disk. Returns true when its image is still present at another path (a move).
+pub fn mark_missing(conn: &Connection, key: &str) -> Result<bool> {
+    conn.prepare_cached("UPDATE files SET status = 'missing' WHERE path = ?1")?
+        .execute([key])?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT COUNT(*) FROM files f JOIN files g ON g.image_id = f.image_id \
+         WHERE f.path = ?1 AND g.status = 'ok'",
+    )?;
+    let present: i64 = stmt.query_row([key], |r| r.get(0))?;
+    Ok(present > 0)
+}
