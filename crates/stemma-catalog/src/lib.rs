@@ -6,13 +6,19 @@
 
 pub mod catalog;
 mod error;
+pub mod export;
 pub mod extract;
+pub mod find;
+pub mod lineage;
+pub mod prompts;
 pub mod query;
 pub mod resolver;
 pub mod scan;
 pub mod schema;
 pub mod search;
 pub mod store;
+pub mod tags;
+pub mod tokens;
 
 pub use catalog::{locate, Catalog};
 pub use error::{Error, Result};

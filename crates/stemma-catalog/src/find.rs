@@ -1,0 +1,169 @@
+//! Running queries and looking images up: by query, by file, by content id.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, OptionalExtension};
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::query::{compile, parse};
+
+/// One image in the catalog, with where it is.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Hit {
+    #[serde(skip)]
+    pub id: i64,
+    pub content_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pixel_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_id: Option<String>,
+    /// Paths where the file is now (relative to the library root, or absolute outside it).
+    pub paths: Vec<String>,
+    /// Paths where it was and is no more.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+    pub generator: Option<String>,
+    pub prompt: Option<String>,
+    pub seed: Option<String>,
+    pub steps: Option<i64>,
+    pub cfg: Option<f64>,
+    pub sampler: Option<String>,
+    pub model: Option<String>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub rating: Option<i64>,
+    pub tags: Vec<String>,
+    /// The record as kept in the catalog (without `raw`).
+    pub record: Option<serde_json::Value>,
+}
+
+/// Days since 1970-01-01 today (UTC).
+pub fn today() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| (d.as_secs() / 86_400) as i64)
+}
+
+/// The ids of images matching a query (every image for `None`), oldest first, at most `limit`.
+pub fn find_ids(cat: &Catalog, query: Option<&str>, limit: Option<usize>) -> Result<Vec<i64>> {
+    let (cond, mut params) = match query.map(str::trim).filter(|q| !q.is_empty()) {
+        Some(q) => {
+            let c = compile(&parse(q)?, today())?;
+            (c.sql, c.params)
+        }
+        None => ("TRUE".to_string(), Vec::new()),
+    };
+    let sql = format!("SELECT i.id FROM images i WHERE {cond} ORDER BY i.id LIMIT ?");
+    params.push(SqlValue::Integer(
+        limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX)),
+    ));
+    let mut stmt = cat.conn.prepare(&sql)?;
+    let ids = stmt
+        .query_map(params_from_iter(params), |r| r.get(0))?
+        .collect::<std::result::Result<Vec<i64>, _>>()?;
+    Ok(ids)
+}
+
+/// Run a query and load its hits.
+pub fn find(cat: &Catalog, query: Option<&str>, limit: Option<usize>) -> Result<Vec<Hit>> {
+    find_ids(cat, query, limit)?
+        .into_iter()
+        .map(|id| hit(cat, id))
+        .collect()
+}
+
+/// Load one image.
+pub fn hit(cat: &Catalog, id: i64) -> Result<Hit> {
+    let mut stmt = cat.conn.prepare_cached(
+        "SELECT content_id, pixel_id, data_id, generator, prompt, seed, steps, cfg, sampler, model, width, height, \
+         rating, record_json FROM images WHERE id = ?1",
+    )?;
+    let mut h = stmt.query_row([id], |r| {
+        let record: Option<String> = r.get(13)?;
+        Ok(Hit {
+            id,
+            content_id: r.get(0)?,
+            pixel_id: r.get(1)?,
+            data_id: r.get(2)?,
+            paths: vec![],
+            missing: vec![],
+            generator: r.get(3)?,
+            prompt: r.get(4)?,
+            seed: r.get(5)?,
+            steps: r.get(6)?,
+            cfg: r.get(7)?,
+            sampler: r.get(8)?,
+            model: r.get(9)?,
+            width: r.get(10)?,
+            height: r.get(11)?,
+            rating: r.get(12)?,
+            tags: vec![],
+            record: record.and_then(|s| serde_json::from_str(&s).ok()),
+        })
+    })?;
+    let mut stmt = cat
+        .conn
+        .prepare_cached("SELECT path, status FROM files WHERE image_id = ?1 ORDER BY path")?;
+    let mut rows = stmt.query([id])?;
+    while let Some(r) = rows.next()? {
+        let (path, status): (String, String) = (r.get(0)?, r.get(1)?);
+        if status == "missing" {
+            h.missing.push(path);
+        } else {
+            h.paths.push(path);
+        }
+    }
+    h.tags = tags_of(cat, id)?;
+    Ok(h)
+}
+
+/// The tags of an image, sorted.
+pub fn tags_of(cat: &Catalog, id: i64) -> Result<Vec<String>> {
+    let mut stmt = cat
+        .conn
+        .prepare_cached("SELECT tag FROM tags WHERE image_id = ?1 ORDER BY tag")?;
+    let tags = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<std::result::Result<Vec<String>, _>>()?;
+    Ok(tags)
+}
+
+/// The image a file on disk is in the catalog as.
+pub fn image_of_path(cat: &Catalog, path: &Path) -> Result<i64> {
+    let key = cat.key_of(path)?;
+    let id: Option<Option<i64>> = cat
+        .conn
+        .query_row("SELECT image_id FROM files WHERE path = ?1", [&key], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    id.flatten().ok_or_else(|| {
+        Error::NotInCatalog(format!(
+            "{}: not in the catalog (run `stemma scan`)",
+            path.display()
+        ))
+    })
+}
+
+/// The image known by a content id (pixel id or data id), if the catalog has it.
+pub fn image_of_id(cat: &Catalog, content_id: &str) -> Result<Option<i64>> {
+    let mut stmt = cat.conn.prepare_cached(
+        "SELECT id FROM images WHERE content_id = ?1 OR pixel_id = ?1 OR data_id = ?1 ORDER BY id LIMIT 1",
+    )?;
+    Ok(stmt
+        .query_row(params![content_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// A file path, or a content id (`sha256:…`), to an image.
+pub fn image_of(cat: &Catalog, file_or_id: &str) -> Result<i64> {
+    if file_or_id.starts_with("sha256:") && !Path::new(file_or_id).exists() {
+        return image_of_id(cat, file_or_id)?
+            .ok_or_else(|| Error::NotInCatalog(format!("{file_or_id}: not in the catalog")));
+    }
+    image_of_path(cat, Path::new(file_or_id))
+}
