@@ -2,12 +2,20 @@
 //! in the library crates.
 
 mod cmd_convert;
+mod cmd_diff;
+mod cmd_export;
+mod cmd_find;
 mod cmd_id;
 mod cmd_import;
+mod cmd_init;
+mod cmd_log;
+mod cmd_prompts;
+mod cmd_scan;
 mod cmd_seq;
 mod cmd_show;
 mod cmd_stamp;
 mod cmd_strip;
+mod cmd_tag;
 mod cmd_verify;
 mod config;
 mod files;
@@ -67,6 +75,26 @@ enum Command {
     /// List the frame sequences of a folder (gaps, restarts, interpolated frames) or an animation's frames;
     /// `seq export` assembles a sequence into an APNG.
     Seq(cmd_seq::Args),
+    /// Create a library's catalog (`.stemma/catalog.db`).
+    Init(cmd_init::Args),
+    /// Index new and changed files into the catalog (`--watch` to follow changes).
+    Scan(cmd_scan::Args),
+    /// Search the catalog: prompt words and typed fields (`stemma find --help` for the query language).
+    Find(cmd_find::Args),
+    /// Unique prompts with counts; `--stacks`, `--variations`, `--templates`.
+    Prompts(cmd_prompts::Args),
+    /// Add (+tag) or remove (-tag) tags of files in the catalog.
+    Tag(cmd_tag::TagArgs),
+    /// Rate files in the catalog (1 to 5).
+    Rate(cmd_tag::RateArgs),
+    /// The ancestors of an image, with how each was made from the next.
+    Log(cmd_log::Args),
+    /// The descendants of an image.
+    Tree(cmd_log::Args),
+    /// What changed between two images: settings patch, table and prompt diff.
+    Diff(cmd_diff::Args),
+    /// Export the catalog as JSON Lines or CSV, or a lineage graph as PROV-JSON.
+    Export(cmd_export::Args),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +108,16 @@ fn main() -> ExitCode {
         Command::Import(args) => cmd_import::run(args),
         Command::Convert(args) => cmd_convert::run(args),
         Command::Seq(args) => cmd_seq::run(args),
+        Command::Init(args) => cmd_init::run(args),
+        Command::Scan(args) => cmd_scan::run(args),
+        Command::Find(args) => cmd_find::run(args),
+        Command::Prompts(args) => cmd_prompts::run(args),
+        Command::Tag(args) => cmd_tag::run_tag(args),
+        Command::Rate(args) => cmd_tag::run_rate(args),
+        Command::Log(args) => cmd_log::run_log(args),
+        Command::Tree(args) => cmd_log::run_tree(args),
+        Command::Diff(args) => cmd_diff::run(args),
+        Command::Export(args) => cmd_export::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
