@@ -10,6 +10,7 @@ pub mod export;
 pub mod extract;
 pub mod find;
 pub mod lineage;
+pub mod link;
 pub mod prompts;
 pub mod query;
 pub mod resolver;

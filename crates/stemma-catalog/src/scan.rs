@@ -57,6 +57,8 @@ pub struct ScanSummary {
     pub moved: u64,
     /// Paths gone whose image is nowhere else: marked missing.
     pub missing: u64,
+    /// Lineage edges linked to their parent by decoding the files their hint names.
+    pub linked: u64,
     /// Files that could not be read, with why (catalog key, reason).
     pub errors: Vec<(String, String)>,
 }
@@ -246,6 +248,7 @@ pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSu
         }
         tx.commit()?;
     }
+    summary.linked = crate::link::link_parents(cat, &opts.resolve.limits)?;
     summary.errors.sort();
     Ok(summary)
 }

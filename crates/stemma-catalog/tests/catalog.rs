@@ -1,0 +1,351 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The catalog on real SQLite files in temporary folders, built from images made by the tests.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use stemma_catalog::find::{find, find_ids, image_of_path};
+use stemma_catalog::lineage::{ancestors, descendants};
+use stemma_catalog::prompts::{stacks, templates, variations};
+use stemma_catalog::tags::tag;
+use stemma_catalog::{scan, Catalog, Error, ScanOptions};
+
+fn scan_all(cat: &mut Catalog) -> stemma_catalog::ScanSummary {
+    let root = cat.root.clone();
+    scan(cat, &root, &ScanOptions::default()).unwrap()
+}
+
+fn paths(cat: &Catalog, q: &str) -> Vec<String> {
+    let mut out: Vec<String> = find(cat, Some(q), None)
+        .unwrap()
+        .into_iter()
+        .flat_map(|h| h.paths)
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn scan_is_incremental_and_identity_is_the_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("a/one.png"), &a1111(1, "a red cat", 20, ""));
+    write(&root.join("a/two.png"), &a1111(2, "a blue dog", 30, ""));
+    write(&root.join("b/three.png"), &png(3, &[]));
+    write(&root.join("b/broken.png"), &a1111(4, "cut", 20, "")[..40]);
+    write(&root.join("notes.txt"), b"not an image");
+    let mut cat = Catalog::init(root).unwrap();
+
+    let s = scan_all(&mut cat);
+    assert_eq!((s.files, s.read, s.unchanged, s.new_images), (4, 4, 0, 3));
+    assert_eq!(s.errors.len(), 1, "{:?}", s.errors);
+    assert_eq!(s.errors[0].0, "b/broken.png");
+    assert!(!s.errors[0].1.is_empty());
+
+    let s = scan_all(&mut cat);
+    assert_eq!((s.read, s.unchanged, s.new_images), (0, 4, 0));
+    assert_eq!(s.errors.len(), 1, "an unreadable file stays listed");
+
+    // A copy is the same image at a second path.
+    std::fs::copy(root.join("a/one.png"), root.join("b/copy.png")).unwrap();
+    let s = scan_all(&mut cat);
+    assert_eq!((s.read, s.new_images), (1, 0));
+    assert_eq!(paths(&cat, "red"), ["a/one.png", "b/copy.png"]);
+
+    // Tags are kept by image; moving the folder keeps them.
+    let one = image_of_path(&cat, &root.join("a/one.png")).unwrap();
+    tag(&mut cat, one, &["Favourite".into()], &[]).unwrap();
+    std::fs::rename(root.join("a"), root.join("moved")).unwrap();
+    let s = scan_all(&mut cat);
+    assert_eq!((s.moved, s.missing, s.new_images), (2, 0, 0), "{s:?}");
+    assert_eq!(
+        paths(&cat, "tag:favourite"),
+        ["b/copy.png", "moved/one.png"]
+    );
+    assert_eq!(
+        image_of_path(&cat, &root.join("moved/one.png")).unwrap(),
+        one
+    );
+
+    // A deleted file is marked missing, not forgotten.
+    std::fs::remove_file(root.join("b/three.png")).unwrap();
+    let s = scan_all(&mut cat);
+    assert_eq!(s.missing, 1);
+    let all = find(&cat, None, None).unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all
+        .iter()
+        .any(|h| h.paths.is_empty() && h.missing == ["b/three.png"]));
+}
+
+#[test]
+fn queries_select_by_text_and_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        &root.join("x/1.png"),
+        &a1111(1, "a red cat on a mat", 20, ""),
+    );
+    write(
+        &root.join("x/2.png"),
+        &a1111(2, "a blue cat", 30, ", Lora hashes: \"pixel: 1234\""),
+    );
+    write(&root.join("y/3.png"), &a1111(3, "a red dog", 40, ""));
+    write(&root.join("y/4.png"), &png(4, &[]));
+    let mut cat = Catalog::init(root).unwrap();
+    scan_all(&mut cat);
+    assert_eq!(paths(&cat, "cat"), ["x/1.png", "x/2.png"]);
+    assert_eq!(paths(&cat, "\"red cat\""), ["x/1.png"]);
+    assert_eq!(paths(&cat, "red -cat"), ["y/3.png"]);
+    assert_eq!(paths(&cat, "red AND NOT dog"), ["x/1.png"]);
+    assert_eq!(paths(&cat, "steps:25..40"), ["x/2.png", "y/3.png"]);
+    assert_eq!(
+        paths(&cat, "steps:>=40 OR (blue steps:30)"),
+        ["x/2.png", "y/3.png"]
+    );
+    assert_eq!(paths(&cat, "seed:2|3"), ["x/2.png", "y/3.png"]);
+    assert_eq!(
+        paths(&cat, "sampler:euler*"),
+        ["x/1.png", "x/2.png", "y/3.png"]
+    );
+    assert_eq!(
+        paths(&cat, "model:DreamShaper_8 size:16x? size:square"),
+        ["x/1.png", "x/2.png", "y/3.png"]
+    );
+    assert_eq!(paths(&cat, "path:y/ -has:metadata"), ["y/4.png"]);
+    assert_eq!(
+        paths(&cat, "negative:blurry cfg:7 generator:a1111"),
+        ["x/1.png", "x/2.png", "y/3.png"]
+    );
+    assert_eq!(paths(&cat, "date:today").len(), 4);
+    assert!(paths(&cat, "date:2001-01-01..2001-12-31").is_empty());
+    assert!(paths(&cat, "size:landscape").is_empty());
+    assert!(matches!(
+        find_ids(&cat, Some("steps:abc"), None),
+        Err(Error::Query { column: 7, .. })
+    ));
+}
+
+#[test]
+fn lineage_follows_a_renamed_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let parent = a1111(7, "a lighthouse", 20, "");
+    write(&root.join("gen/parent.png"), &parent);
+    let child = stamped(8, child_record(&parent, "upscale", "parent.png"));
+    write(&root.join("up/upscale.png"), &child);
+    let mut cat = Catalog::init(root).unwrap();
+    let s = scan_all(&mut cat);
+    assert_eq!(
+        s.linked, 1,
+        "the unstamped parent is linked through its hint"
+    );
+    let up = image_of_path(&cat, &root.join("up/upscale.png")).unwrap();
+    let log = ancestors(&cat, up).unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].relation, "upscale");
+    assert_eq!(log[0].image.as_ref().unwrap().paths, ["gen/parent.png"]);
+
+    std::fs::rename(root.join("gen/parent.png"), root.join("gen/renamed.png")).unwrap();
+    scan_all(&mut cat);
+    let log = ancestors(&cat, up).unwrap();
+    assert_eq!(log[0].image.as_ref().unwrap().paths, ["gen/renamed.png"]);
+    let parent_id = image_of_path(&cat, &root.join("gen/renamed.png")).unwrap();
+    let tree = descendants(&cat, parent_id).unwrap();
+    assert_eq!(tree[0].image.as_ref().unwrap().paths, ["up/upscale.png"]);
+    assert_eq!(paths(&cat, "has:parents"), ["up/upscale.png"]);
+    assert_eq!(paths(&cat, "has:children"), ["gen/renamed.png"]);
+
+    // A parent the catalog does not have keeps its id and hint.
+    std::fs::remove_file(root.join("gen/renamed.png")).unwrap();
+    let orphan = stamped(9, child_record(&png(99, &[]), "img2img", "elsewhere.png"));
+    write(&root.join("up/orphan.png"), &orphan);
+    scan_all(&mut cat);
+    let o = image_of_path(&cat, &root.join("up/orphan.png")).unwrap();
+    let log = ancestors(&cat, o).unwrap();
+    assert!(log[0].image.is_none());
+    assert_eq!(log[0].hint.as_deref(), Some("elsewhere.png"));
+    assert!(log[0].id.as_deref().unwrap().starts_with("sha256:"));
+}
+
+#[test]
+fn prompts_group_templates_and_stacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let tpl = ", Template: \"a {red|blue} cat on a {mat|rug}\"";
+    write(
+        &root.join("dp/1.png"),
+        &a1111(1, "a red cat on a mat", 20, tpl),
+    );
+    write(
+        &root.join("dp/2.png"),
+        &a1111(2, "a blue cat on a mat", 20, tpl),
+    );
+    write(
+        &root.join("dp/3.png"),
+        &a1111(3, "a blue cat on a rug", 20, tpl),
+    );
+    // A seed-only run: three images, same prompt and settings.
+    for s in 10..13 {
+        write(
+            &root.join(format!("run/{s}.png")),
+            &a1111(s, "a castle in fog", 25, ""),
+        );
+    }
+    write(
+        &root.join("run/other.png"),
+        &a1111(20, "a castle in fog", 50, ""),
+    );
+    let mut cat = Catalog::init(root).unwrap();
+    scan_all(&mut cat);
+
+    let t = templates(&cat, 4).unwrap();
+    let recorded: Vec<_> = t.iter().filter(|t| t.recorded).collect();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].template, "a {red|blue} cat on a {mat|rug}");
+    assert_eq!(recorded[0].images, 3);
+    assert_eq!(recorded[0].slots[0].1["blue"], 2);
+    assert_eq!(recorded[0].slots[1].1["rug"], 1);
+
+    let s = stacks(&cat, &[]).unwrap();
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!(s[0].images.len(), 3);
+    assert_eq!(s[0].shared["prompt"], "a castle in fog");
+    // Letting steps vary too puts the fourth castle in the stack.
+    let s = stacks(&cat, &["steps".to_string()]).unwrap();
+    assert!(s.iter().any(|s| s.images.len() == 4));
+
+    let v = variations(&cat, 4).unwrap();
+    let fam = v.iter().find(|f| f.base.contains("cat")).unwrap();
+    assert_eq!(fam.members.len(), 2);
+    assert!(fam
+        .members
+        .iter()
+        .any(|m| m.2.contains("[-") && m.2.contains("{+")));
+}
+
+#[test]
+fn tags_in_the_record_travel_into_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = stemma_model::Record::new();
+    r.ext.insert(
+        "org.stemma.tags".into(),
+        serde_json::json!(["Keeper", "sky"]),
+    );
+    r.ext
+        .insert("org.stemma.rating".into(), serde_json::json!(4));
+    write(&dir.path().join("t.png"), &stamped(1, r));
+    let mut cat = Catalog::init(dir.path()).unwrap();
+    scan_all(&mut cat);
+    assert_eq!(paths(&cat, "tag:keeper rating:>=4 has:record"), ["t.png"]);
+}
+
+const V1_SCHEMA: &str = r#"
+CREATE TABLE catalog_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE images (id INTEGER PRIMARY KEY, content_id TEXT NOT NULL UNIQUE, pixel_id TEXT, data_id TEXT,
+    ids_stored INTEGER NOT NULL DEFAULT 0, format TEXT, width INTEGER, height INTEGER, source TEXT, generator TEXT,
+    prompt TEXT, negative TEXT, seed TEXT, steps INTEGER, cfg REAL, sampler TEXT, model TEXT, created TEXT,
+    record_json TEXT, rating INTEGER);
+CREATE TABLE files (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, image_id INTEGER, size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, status TEXT NOT NULL, error TEXT, scanned_at INTEGER NOT NULL);
+CREATE TABLE edges (child_id INTEGER NOT NULL, ord INTEGER NOT NULL, parent_ref TEXT, relation TEXT NOT NULL,
+    hint TEXT, PRIMARY KEY (child_id, ord));
+CREATE TABLE tags (image_id INTEGER NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (image_id, tag));
+CREATE VIRTUAL TABLE prompt_fts USING fts5(prompt, negative, content = 'images', content_rowid = 'id');
+CREATE TRIGGER images_fts_insert AFTER INSERT ON images BEGIN
+    INSERT INTO prompt_fts (rowid, prompt, negative) VALUES (new.id, new.prompt, new.negative);
+END;
+INSERT INTO catalog_meta VALUES ('schema_version', '1');
+INSERT INTO images (id, content_id, prompt, rating) VALUES (1, 'sha256:0000000000000000000000000000000000000000000000000000000000000001', 'an old cat', 5);
+INSERT INTO files VALUES (1, 'old.png', 1, 10, 20, 30, 'ok', NULL, 0);
+INSERT INTO tags VALUES (1, 'kept');
+"#;
+
+#[test]
+fn a_version_1_catalog_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(".stemma/catalog.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(V1_SCHEMA)
+        .unwrap();
+    let cat = Catalog::open(&db).unwrap();
+    assert_eq!(
+        stemma_catalog::schema::version(&cat.conn).unwrap(),
+        stemma_catalog::schema::latest_version()
+    );
+    assert_eq!(cat.root, dir.path());
+    // Old rows are kept, the new columns and tables exist, and version 1's files are read again next scan.
+    assert_eq!(paths(&cat, "cat tag:kept rating:5"), ["old.png"]);
+    assert!(paths(&cat, "has:template").is_empty());
+    assert!(paths(&cat, "lora:x").is_empty());
+    let size: i64 = cat
+        .conn
+        .query_row("SELECT size FROM files", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(size, -1);
+    drop(cat);
+    // Opening again changes nothing.
+    let cat = Catalog::open(&db).unwrap();
+    assert_eq!(paths(&cat, "cat"), ["old.png"]);
+}
+
+#[test]
+fn a_newer_catalog_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    drop(Catalog::open(&db).unwrap());
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE catalog_meta SET value = '99' WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
+    assert!(matches!(
+        Catalog::open(&db),
+        Err(Error::TooNew { found: 99, .. })
+    ));
+}
+
+#[test]
+fn the_catalog_is_found_from_below_like_git() {
+    let dir = tempfile::tempdir().unwrap();
+    Catalog::init(dir.path()).unwrap();
+    let deep = dir.path().join("a/b/c");
+    std::fs::create_dir_all(&deep).unwrap();
+    let found = stemma_catalog::locate(&deep).unwrap();
+    assert_eq!(found, dir.path().join(".stemma/catalog.db"));
+    let other = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        stemma_catalog::locate(other.path()),
+        Err(Error::NotFound(_))
+    ));
+}
+
+#[test]
+fn the_shared_corpus_is_indexed() {
+    let Some(shared) = shared() else { return };
+    let corpus = shared.join("corpus");
+    let dir = tempfile::tempdir().unwrap();
+    let mut cat = Catalog::open(&dir.path().join("catalog.db")).unwrap();
+    let s = scan(&mut cat, &corpus, &ScanOptions::default()).unwrap();
+    assert!(s.files >= 50, "{s:?}");
+    assert_eq!(s.read, s.files);
+    // Every unreadable file is listed with a reason.
+    assert!(s.errors.iter().all(|(_, why)| !why.is_empty()));
+    assert!(s.errors.len() < 10, "{:?}", s.errors);
+    let comfy = find(&cat, Some("generator:comfyui"), None).unwrap();
+    assert!(!comfy.is_empty());
+    assert!(comfy
+        .iter()
+        .all(|h| h.paths.iter().all(|p| Path::new(p).is_absolute())));
+    assert!(!find(&cat, Some("has:prompt steps:1..1000"), None)
+        .unwrap()
+        .is_empty());
+    let s = scan(&mut cat, &corpus, &ScanOptions::default()).unwrap();
+    assert_eq!(s.read, 0);
+}
