@@ -10,6 +10,8 @@ use stemma_model::{record_to_json, Parent, Record};
 pub fn pixels(seed: u32) -> Vec<u8> {
     (0..16 * 16 * 3)
         .map(|i: u32| (i.wrapping_mul(31).wrapping_add(seed.wrapping_mul(97))) as u8)
+        .enumerate()
+        .map(|(i, v)| if i < 4 { seed.to_le_bytes()[i] } else { v })
         .collect()
 }
 

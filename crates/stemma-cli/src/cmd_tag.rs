@@ -45,8 +45,14 @@ pub struct RateArgs {
 pub fn run_tag(args: TagArgs) -> Result<u8> {
     let mut files = Vec::new();
     let (mut add, mut remove) = (Vec::new(), Vec::new());
+    let (mut write, mut quiet) = (args.write, args.quiet);
     for item in &args.items {
-        if Path::new(item).exists() {
+        // `-tag` values are allowed among the files, so the flags may arrive here too.
+        if item == "--write" {
+            write = true;
+        } else if item == "--quiet" || item == "-q" {
+            quiet = true;
+        } else if Path::new(item).exists() {
             files.push(PathBuf::from(item));
         } else if let Some(t) = item.strip_prefix('+') {
             add.push(t.to_string());
@@ -64,10 +70,10 @@ pub fn run_tag(args: TagArgs) -> Result<u8> {
         } else {
             tag(&mut cat, image, &add, &remove)?
         };
-        if args.write {
+        if write {
             write_back(&cat, file, image)?;
         }
-        if !args.quiet {
+        if !quiet {
             println!(
                 "{}: {}",
                 file.display(),
