@@ -34,11 +34,11 @@ pub struct Link {
 /// How far `log` and `tree` follow edges.
 const MAX_DEPTH: usize = 64;
 
-/// The parents of an image, as (relation, recorded id, hint, parent image id).
-pub fn parents(
-    cat: &Catalog,
-    image: i64,
-) -> Result<Vec<(String, Option<String>, Option<String>, Option<i64>)>> {
+/// One recorded edge: (relation, recorded parent id, hint, the parent's image id when the catalog has it).
+pub type ParentEdge = (String, Option<String>, Option<String>, Option<i64>);
+
+/// The parents of an image.
+pub fn parents(cat: &Catalog, image: i64) -> Result<Vec<ParentEdge>> {
     let mut stmt = cat.conn.prepare_cached(
         "SELECT e.relation, e.parent_ref, e.hint, \
          (SELECT p.id FROM images p WHERE p.content_id = e.parent_ref OR p.pixel_id = e.parent_ref \

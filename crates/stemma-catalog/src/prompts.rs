@@ -73,7 +73,8 @@ pub fn stacks(cat: &Catalog, vary: &[String]) -> Result<Vec<Stack>> {
         cols.join(", ")
     );
     let mut stmt = cat.conn.prepare(&sql)?;
-    let mut groups: HashMap<Vec<Option<String>>, Vec<(i64, Option<String>)>> = HashMap::new();
+    type Members = Vec<(i64, Option<String>)>;
+    let mut groups: HashMap<Vec<Option<String>>, Members> = HashMap::new();
     let mut order = Vec::new();
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -103,7 +104,7 @@ pub fn stacks(cat: &Catalog, vary: &[String]) -> Result<Vec<Stack>> {
             .collect();
         out.push(Stack { shared, images });
     }
-    out.sort_by(|a, b| b.images.len().cmp(&a.images.len()));
+    out.sort_by_key(|s| std::cmp::Reverse(s.images.len()));
     Ok(out)
 }
 
@@ -188,7 +189,7 @@ pub fn variations(cat: &Catalog, max_changes: usize) -> Result<Vec<Family>> {
             }
         })
         .collect();
-    out.sort_by(|a, b| b.members.len().cmp(&a.members.len()));
+    out.sort_by_key(|f| std::cmp::Reverse(f.members.len()));
     Ok(out)
 }
 

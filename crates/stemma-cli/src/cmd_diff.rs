@@ -49,7 +49,7 @@ pub fn run(args: Args) -> Result<u8> {
         println!("same settings");
     } else {
         let width = c.rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-        println!("{:<width$}  {:<30}  {}", "field", "A", "B");
+        println!("{:<width$}  {:<30}  B", "field", "A");
         for (field, va, vb) in &c.rows {
             println!("{field:<width$}  {:<30}  {}", show(va), show(vb));
         }
