@@ -11,6 +11,7 @@ mod cmd_strip;
 mod cmd_verify;
 mod config;
 mod files;
+mod seq_video;
 mod view;
 
 use std::io::{self, Write};

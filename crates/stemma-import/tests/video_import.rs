@@ -33,7 +33,15 @@ fn has_ffmpeg() -> bool {
 
 fn ffmpeg(out: &Path, args: &[&str]) {
     let o = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=8"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x48:rate=8",
+        ])
         .args(["-frames:v", "8"])
         .args(args)
         .arg(out)
@@ -45,9 +53,13 @@ fn ffmpeg(out: &Path, args: &[&str]) {
 fn import_file(path: &Path) -> (&'static str, Record) {
     let meta = ops::scan_path(path, &Limits::DEFAULT).unwrap();
     let report = import(&Evidence::new(&meta));
-    let imported = report
-        .imported
-        .unwrap_or_else(|| panic!("{}: nothing imported: {:?}", path.display(), report.failures));
+    let imported = report.imported.unwrap_or_else(|| {
+        panic!(
+            "{}: nothing imported: {:?}",
+            path.display(),
+            report.failures
+        )
+    });
     (imported.dialect, imported.record)
 }
 
@@ -57,7 +69,8 @@ fn essentials(r: &Record) -> (Option<String>, Option<String>, Option<String>) {
     (
         r.positive().map(str::to_string),
         p.and_then(|p| p.seed.clone()),
-        p.and_then(|p| p.model.as_ref()).and_then(|m| m.name.clone()),
+        p.and_then(|p| p.model.as_ref())
+            .and_then(|m| m.name.clone()),
     )
 }
 
@@ -76,7 +89,10 @@ fn video_helper_suite_and_animatediff_videos_import_like_the_png() {
     assert_eq!(&png[12..16], &IHDR.0);
     let mut with_text = png[..ihdr_end].to_vec();
     with_text.extend(encode_chunk(TEXT, format!("prompt\0{GRAPH}").as_bytes()));
-    with_text.extend(encode_chunk(TEXT, format!("workflow\0{WORKFLOW}").as_bytes()));
+    with_text.extend(encode_chunk(
+        TEXT,
+        format!("workflow\0{WORKFLOW}").as_bytes(),
+    ));
     with_text.extend_from_slice(&png[ihdr_end..]);
     fs::write(&frame, with_text).unwrap();
     let (dialect, png_record) = import_file(&frame);
@@ -93,12 +109,39 @@ fn video_helper_suite_and_animatediff_videos_import_like_the_png() {
 
     let old = d.join("vhs-old.mp4");
     let comment = format!("{{\"prompt\": {GRAPH}, \"workflow\": {WORKFLOW}}}");
-    ffmpeg(&old, &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-metadata", &format!("comment={comment}")]);
+    ffmpeg(
+        &old,
+        &[
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-metadata",
+            &format!("comment={comment}"),
+        ],
+    );
     let new = d.join("vhs-new.mp4");
     let (p, w) = (format!("prompt={GRAPH}"), format!("workflow={WORKFLOW}"));
-    ffmpeg(&new, &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-metadata", &p, "-metadata", &w, "-movflags", "use_metadata_tags"]);
+    ffmpeg(
+        &new,
+        &[
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-metadata",
+            &p,
+            "-metadata",
+            &w,
+            "-movflags",
+            "use_metadata_tags",
+        ],
+    );
     let webm = d.join("vhs.webm");
-    ffmpeg(&webm, &["-c:v", "libvpx-vp9", "-metadata", &p, "-metadata", &w]);
+    ffmpeg(
+        &webm,
+        &["-c:v", "libvpx-vp9", "-metadata", &p, "-metadata", &w],
+    );
     for video in [&old, &new, &webm] {
         let (dialect, record) = import_file(video);
         assert_eq!(dialect, "comfyui", "{}", video.display());
@@ -109,13 +152,31 @@ fn video_helper_suite_and_animatediff_videos_import_like_the_png() {
     let infotext = "a duck walking in the rain\nNegative prompt: blurry\nSteps: 24, Sampler: Euler a, CFG scale: 6.5, Seed: 123456789, Size: 64x48, Model: dreamshaper_8, AnimateDiff: \"model: mm_sd15_v3.safetensors, video_length: 16, fps: 8\"";
     for ext in ["mp4", "webm"] {
         let path = d.join(format!("animatediff.{ext}"));
-        let codec = if ext == "mp4" { "libx264" } else { "libvpx-vp9" };
-        ffmpeg(&path, &["-c:v", codec, "-pix_fmt", "yuv420p", "-metadata", &format!("comment={infotext}")]);
+        let codec = if ext == "mp4" {
+            "libx264"
+        } else {
+            "libvpx-vp9"
+        };
+        ffmpeg(
+            &path,
+            &[
+                "-c:v",
+                codec,
+                "-pix_fmt",
+                "yuv420p",
+                "-metadata",
+                &format!("comment={infotext}"),
+            ],
+        );
         let (dialect, record) = import_file(&path);
         assert_eq!(dialect, "a1111", "{ext}");
         assert_eq!(
             essentials(&record),
-            (Some("a duck walking in the rain".into()), Some("123456789".into()), Some("dreamshaper_8".into())),
+            (
+                Some("a duck walking in the rain".into()),
+                Some("123456789".into()),
+                Some("dreamshaper_8".into())
+            ),
             "{ext}"
         );
     }
