@@ -175,9 +175,7 @@ pub(crate) fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Ve
             let n = e.end - e.start;
             let mut void = vec![VOID as u8];
             let width = (2..=8u8)
-                .find(|&w| {
-                    n >= 1 + u64::from(w) && size_of_width(n - 1 - u64::from(w), w).is_some()
-                })
+                .find(|&w| n > u64::from(w) && size_of_width(n - 1 - u64::from(w), w).is_some())
                 .ok_or_else(|| malformed("Tags element too small to void", e.start))?;
             void.extend(size_of_width(n - 1 - u64::from(width), width).unwrap_or_default());
             void.resize(idx(n), 0);

@@ -520,6 +520,10 @@ pub(crate) fn movie_info(
                         malformed("stts shorter than its entry count", stts.payload)
                     })?);
             }
+            // A fragmented movie lists its samples in the fragments, not in `stts`: frame count unknown.
+            if frames == 0 {
+                break;
+            }
             info.frames = Some(frames);
             if let Some((scale, dur)) = timing.filter(|t| t.0 > 0 && t.1 > 0) {
                 let seconds = dur as f64 / f64::from(scale);

@@ -352,10 +352,33 @@ fn stamping_mp4_mov_and_webm_keeps_every_media_byte_and_strips_back() {
     let mov = v.make("a.mov", &["-c:v", "mpeg4", "-metadata", "comment=c"]);
     let webm = v.make("a.webm", &["-c:v", "libvpx-vp9", "-metadata", "prompt=p"]);
     let mkv = v.make("a.mkv", &["-c:v", "mpeg4", "-metadata", "comment=c"]);
-    for p in [&plain, &fast, &mov] {
+    let fragmented = v.make(
+        "frag.mp4",
+        &[&x264[..], &["-movflags", "frag_keyframe+empty_moov"]].concat(),
+    );
+    let live = v.make(
+        "live.webm",
+        &["-c:v", "libvpx-vp9", "-live", "1", "-metadata", "prompt=p"],
+    );
+    for p in [&plain, &fast, &mov, &fragmented] {
         stamp_roundtrip(p, "");
     }
-    for p in [&webm, &mkv] {
+    let m = scan(&fs::read(&fragmented).unwrap());
+    assert_eq!(
+        m.frames, None,
+        "a fragmented movie's frame count is not in moov"
+    );
+    let head = fs::read(&live).unwrap();
+    let seg = head
+        .windows(4)
+        .position(|w| w == [0x18, 0x53, 0x80, 0x67])
+        .unwrap();
+    assert_eq!(
+        head[seg + 4..seg + 12],
+        [1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+        "unknown-size Segment"
+    );
+    for p in [&webm, &mkv, &live] {
         stamp_roundtrip(p, "STEMMA");
     }
 }
@@ -643,5 +666,76 @@ fn hostile_videos_are_refused_with_reasons() {
     assert_eq!(
         id.to_string(),
         format!("sha256:{}", hex::encode(Sha256::digest([1u8, 2, 3])))
+    );
+}
+
+#[test]
+fn data_id_vector_of_a_hand_made_mp4() {
+    let mut f = bx(b"ftyp", b"isom\0\0\x02\0isom");
+    f.extend(bx(b"mdat", b"stemma"));
+    f.extend(bx(b"moov", &bx(b"mvhd", &[0; 100])));
+    let id = handler_of(&f).data_id(&f, &Limits::DEFAULT).unwrap();
+    assert_eq!(
+        id.to_string(),
+        "sha256:8bef299c7aae5f17363b5c466dc0f5a47bcb8a921d80a044bbd5bd198bf1d554"
+    );
+    // Appending the record moves nothing and keeps the data id; stripping restores the bytes.
+    let stamped = edit(&f, &Edit::set_record(RECORD.into()));
+    assert_eq!(&stamped[..f.len()], &f[..]);
+    assert_eq!(
+        handler_of(&stamped)
+            .data_id(&stamped, &Limits::DEFAULT)
+            .unwrap(),
+        id
+    );
+    assert_eq!(edit(&stamped, &Edit::strip(StripProfile::Stemma)), f);
+}
+
+#[test]
+fn merges_into_the_xmp_exiftool_put_before_mdat() {
+    if !has_ffmpeg() {
+        return;
+    }
+    let Some(exiftool) = exiftool() else {
+        return;
+    };
+    let v = Videos::new();
+    let mp4 = v.make(
+        "e.mp4",
+        &[
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+        ],
+    );
+    let o = Command::new(&exiftool)
+        .args(["-q", "-overwrite_original", "-XMP-dc:Title=hello"])
+        .arg(&mp4)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let original = fs::read(&mp4).unwrap();
+    let m = scan(&original);
+    let kinds: Vec<&str> = m.blocks.iter().map(|b| b.kind.as_str()).collect();
+    let (uuid, mdat) = (
+        kinds.iter().position(|k| *k == "uuid"),
+        kinds.iter().position(|k| *k == "mdat"),
+    );
+    assert!(
+        uuid.is_some() && uuid < mdat,
+        "ExifTool's XMP is before mdat: {kinds:?}"
+    );
+    stamp_roundtrip(&mp4, "");
+    let stamped = edit(&original, &Edit::set_record(RECORD.into()));
+    assert_eq!(
+        scan(&stamped)
+            .entries
+            .iter()
+            .filter(|e| e.origin == "xmp")
+            .count(),
+        1
     );
 }
