@@ -739,3 +739,48 @@ fn merges_into_the_xmp_exiftool_put_before_mdat() {
         1
     );
 }
+
+#[test]
+fn truncated_and_corrupted_videos_never_panic() {
+    if !has_ffmpeg() {
+        return;
+    }
+    let v = Videos::new();
+    let files = [
+        v.make(
+            "t.mp4",
+            &[
+                "-c:v",
+                "mpeg4",
+                "-metadata",
+                "prompt=p",
+                "-movflags",
+                "use_metadata_tags",
+            ],
+        ),
+        v.make("t.webm", &["-c:v", "libvpx-vp9", "-metadata", "prompt=p"]),
+    ];
+    let limits = Limits::DEFAULT;
+    for path in files {
+        let original = edit(&fs::read(&path).unwrap(), &Edit::set_record(RECORD.into()));
+        let h = handler_of(&original);
+        let mut variants: Vec<Vec<u8>> = (0..original.len())
+            .step_by(7)
+            .map(|n| original[..n].to_vec())
+            .collect();
+        for at in (0..original.len()).step_by(13) {
+            let mut flipped = original.clone();
+            flipped[at] ^= 0xA5;
+            variants.push(flipped);
+        }
+        for bytes in variants {
+            let s: &dyn Source = &bytes.as_slice();
+            let _ = h.scan(s, &limits);
+            let _ = h.check(&bytes, &limits);
+            let _ = h.data_id(&bytes, &limits);
+            let _ = video_info(s, &limits);
+            let _ = h.edit(&bytes, &Edit::set_record(RECORD.into()), &limits);
+            let _ = h.edit(&bytes, &Edit::strip(StripProfile::Stemma), &limits);
+        }
+    }
+}
