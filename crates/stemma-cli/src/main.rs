@@ -12,6 +12,7 @@ mod cmd_verify;
 mod config;
 mod files;
 mod seq_video;
+mod stamp_frames;
 mod view;
 
 use std::io::{self, Write};

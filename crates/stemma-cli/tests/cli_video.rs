@@ -90,3 +90,86 @@ fn import_show_seq_and_strip_a_video() {
         assert_eq!(fs::read(&path).unwrap(), original, "{name}");
     }
 }
+
+#[test]
+fn stamp_frames_from_the_folder_the_video_was_encoded_from() {
+    if !has_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    fs::create_dir(&frames).unwrap();
+    let pattern = frames.join("frame_%05d.png");
+    let o = Process::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=32x24:rate=6",
+            "-frames:v",
+            "6",
+            "-start_number",
+            "1",
+        ])
+        .arg(&pattern)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let video = dir.path().join("run.mp4");
+    let o = Process::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-framerate",
+            "6",
+            "-start_number",
+            "1",
+            "-i",
+        ])
+        .arg(&pattern)
+        .args(["-c:v", "mpeg4"])
+        .arg(&video)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = video.to_str().unwrap();
+    stemma(&[
+        "stamp",
+        v,
+        "--prompt",
+        "a fox",
+        "--frames-from",
+        frames.to_str().unwrap(),
+    ]);
+    let show = stemma(&["show", "--json", v]);
+    let third = stemma(&["id", frames.join("frame_00003.png").to_str().unwrap()]);
+    let pixels = third
+        .split_whitespace()
+        .find(|w| w.starts_with("sha256:"))
+        .unwrap()
+        .to_string();
+    assert!(
+        show.contains(&pixels),
+        "frame 3's pixel id {pixels} not in {show}"
+    );
+    assert!(show.contains("\"frame\":3"), "{show}");
+    // A folder with another number of frames is refused, and the video is left as it was.
+    fs::remove_file(frames.join("frame_00006.png")).unwrap();
+    let before = fs::read(&video).unwrap();
+    let out = Command::cargo_bin("stemma")
+        .unwrap()
+        .args(["stamp", v, "--frames-from", frames.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("6 frames, but"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fs::read(&video).unwrap(), before);
+}
