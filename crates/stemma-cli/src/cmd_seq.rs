@@ -78,6 +78,9 @@ fn run_file(path: &Path, as_json: bool) -> Result<u8> {
     let limits = Limits::default();
     let name = || path.display().to_string();
     let metadata = ops::scan_path(path, &limits).with_context(name)?;
+    if stemma_container::video::is_video(metadata.format) {
+        return crate::seq_video::run(path, as_json, &limits);
+    }
     let json = match metadata.record_json {
         Some(j) => Some(j),
         None => sidecar::read_sidecar(path, &limits).with_context(name)?,

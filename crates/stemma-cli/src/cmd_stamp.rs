@@ -80,6 +80,9 @@ pub struct Args {
     /// formats stemma does not write, or by choice).
     #[arg(long, conflicts_with = "output")]
     sidecar: bool,
+    /// For a video: record the per-frame table (each frame's pixel id and number) from the frames in this folder.
+    #[arg(long, value_name = "FOLDER")]
+    frames_from: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<u8> {
@@ -87,6 +90,9 @@ pub fn run(args: Args) -> Result<u8> {
     let config = config::load()?;
     let mut record = base_record(&args, &limits)?;
     apply_flags(&mut record, &args, &limits)?;
+    if let Some(folder) = &args.frames_from {
+        crate::stamp_frames::apply(&mut record, &args.file, folder, &limits)?;
+    }
     if let Some(author) = args.prompt_author.clone().or(config.prompt_author.clone()) {
         if record
             .prompt

@@ -7,7 +7,8 @@ use walkdir::WalkDir;
 /// Extensions of files picked up when walking a folder (files named on the command line are always taken, and
 /// detected by content).
 const IMAGE_EXTENSIONS: &[&str] = &[
-    "png", "apng", "jpg", "jpeg", "jpe", "jfif", "webp", "gif", "avif", "heic", "heif",
+    "png", "apng", "jpg", "jpeg", "jpe", "jfif", "webp", "gif", "avif", "heic", "heif", "mp4",
+    "m4v", "mov", "webm", "mkv",
 ];
 
 /// Files named directly, plus the image files found under folders, in a stable order.

@@ -19,6 +19,8 @@ mod cmd_tag;
 mod cmd_verify;
 mod config;
 mod files;
+mod seq_video;
+mod stamp_frames;
 mod view;
 
 use std::io::{self, Write};

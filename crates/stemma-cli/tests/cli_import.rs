@@ -101,8 +101,8 @@ fn dry_run_and_sidecar_leave_images_untouched() {
 #[test]
 fn stamp_sidecar_works_for_files_stemma_cannot_read() {
     let dir = TempDir::new().unwrap();
-    let video = dir.path().join("clip.mp4");
-    std::fs::write(&video, b"\0\0\0\x18ftypisom not really a video").unwrap();
+    let video = dir.path().join("clip.avi");
+    std::fs::write(&video, b"RIFF\x1c\0\0\0AVI LIST not really a video").unwrap();
     stemma()
         .arg("stamp")
         .arg(&video)
@@ -111,7 +111,7 @@ fn stamp_sidecar_works_for_files_stemma_cannot_read() {
         .success();
     assert_eq!(
         std::fs::read(&video).unwrap(),
-        b"\0\0\0\x18ftypisom not really a video"
+        b"RIFF\x1c\0\0\0AVI LIST not really a video"
     );
     let view = show_view(&video);
     assert_eq!(

@@ -30,14 +30,14 @@ fn malformed(reason: impl Into<String>, offset: u64) -> Error {
 
 /// A box: type, where its payload starts and ends (absolute offsets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct BoxRef {
-    kind: [u8; 4],
-    start: u64,
-    payload: u64,
-    end: u64,
+pub(crate) struct BoxRef {
+    pub(crate) kind: [u8; 4],
+    pub(crate) start: u64,
+    pub(crate) payload: u64,
+    pub(crate) end: u64,
 }
 
-fn read_exact(source: &dyn Source, offset: u64, n: usize) -> Result<Vec<u8>> {
+pub(crate) fn read_exact(source: &dyn Source, offset: u64, n: usize) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; n];
     let got = source.read_at(offset, &mut buf)?;
     if got < n {
@@ -52,7 +52,12 @@ fn read_exact(source: &dyn Source, offset: u64, n: usize) -> Result<Vec<u8>> {
 }
 
 /// The boxes in `from..to` of a source.
-fn boxes_in(source: &dyn Source, from: u64, to: u64, limits: &Limits) -> Result<Vec<BoxRef>> {
+pub(crate) fn boxes_in(
+    source: &dyn Source,
+    from: u64,
+    to: u64,
+    limits: &Limits,
+) -> Result<Vec<BoxRef>> {
     let mut out = Vec::new();
     let mut pos = from;
     while pos + 8 <= to {
@@ -462,6 +467,6 @@ impl ContainerHandler for BmffHandler {
 }
 
 /// The `uuid` extended type of a C2PA manifest store in BMFF.
-const C2PA_UUID: [u8; 16] = [
+pub(crate) const C2PA_UUID: [u8; 16] = [
     0xD8, 0xFE, 0xC3, 0xD6, 0x1B, 0x0E, 0x48, 0x3C, 0x92, 0x97, 0x58, 0x28, 0x87, 0x7E, 0xC4, 0x81,
 ];

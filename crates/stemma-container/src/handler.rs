@@ -113,6 +113,9 @@ pub static HANDLERS: &[&dyn ContainerHandler] = &[
     &crate::gif::GifHandler,
     &crate::bmff::BmffHandler(Format::Avif),
     &crate::bmff::BmffHandler(Format::Heif),
+    &crate::mp4::Mp4Handler(Format::Mp4),
+    &crate::mp4::Mp4Handler(Format::Mov),
+    &crate::matroska::MatroskaHandler,
 ];
 
 /// The handler for a format, if there is one.

@@ -19,6 +19,8 @@ pub struct Limits {
     pub max_xml_depth: u64,
     /// Most pixels decoded for a pixel id (width × height).
     pub max_pixels: u64,
+    /// Deepest nesting of container structures followed (video boxes, EBML elements, nested Matroska tags).
+    pub max_depth: u64,
 }
 
 impl Limits {
@@ -32,6 +34,7 @@ impl Limits {
         max_edit_file: 2 * 1024 * 1024 * 1024,
         max_xml_depth: 64,
         max_pixels: 268_435_456,
+        max_depth: 32,
     };
 }
 
@@ -49,6 +52,21 @@ impl Limits {
                 limit: "max_chunks",
                 max: self.max_chunks,
                 found: walked.saturating_add(1),
+                context: format!("{what} at offset {offset}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Limits {
+    /// An error when descending into one more level of nesting would exceed `max_depth`.
+    pub fn check_depth(&self, depth: u64, what: &str, offset: u64) -> Result<()> {
+        if depth > self.max_depth {
+            return Err(Error::Limit {
+                limit: "max_depth",
+                max: self.max_depth,
+                found: depth,
                 context: format!("{what} at offset {offset}"),
             });
         }

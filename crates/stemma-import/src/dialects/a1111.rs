@@ -30,6 +30,9 @@ const LOCATIONS: &[(&str, &str)] = &[
     ("jpeg:COM", "*"),
     ("sidecar", "*"),
     ("file:", "*"),
+    // AnimateDiff's MP4 (`©cmt`) and WebM (`COMMENT`) (video-containers.md §3.3).
+    ("mp4:", "comment"),
+    ("mkv:tag", "comment"),
 ];
 
 /// `Version:` values → generator id, first match wins (enslo/sd-metadata `detect.ts`, sample values in the
