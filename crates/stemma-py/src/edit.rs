@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use stemma_container::{ops, sidecar, Edit, Limits, RecordChange, StripProfile};
 use stemma_model::{
-    apply_merge_patch, parse_record, record_from_value, record_to_json, relation, ContentId,
-    Frame, Parent, Record, Sequence,
+    apply_merge_patch, parse_record, record_from_value, record_to_json, relation, ContentId, Frame,
+    Parent, Record, Sequence,
 };
 
 use crate::error::{Error, Result};
@@ -80,7 +80,7 @@ pub fn stamp(req: &StampRequest, limits: &Limits) -> Result<String> {
         })?,
         Base::Resolved => {
             let opts = ResolveOptions {
-                limits: limits.clone(),
+                limits: *limits,
                 ..ResolveOptions::default()
             };
             match resolve(file, &opts) {
@@ -123,8 +123,9 @@ fn write_record(req: &StampRequest, mut record: Record, limits: &Limits) -> Resu
                 });
             }
             // The ids describe the image data, which writing a record does not change, so they come from the input.
-            record.content =
-                Some(ops::content_ids(&bytes, true, limits).map_err(|e| Error::container(file, e))?);
+            record.content = Some(
+                ops::content_ids(&bytes, true, limits).map_err(|e| Error::container(file, e))?,
+            );
         }
         // Any file can have a sidecar, even one stemma cannot read.
         Err(_) if req.sidecar => {}
@@ -165,17 +166,14 @@ fn resolve_parent(file: &Path, spec: &ParentSpec, limits: &Limits) -> Result<Par
     if !is_relation_word(&relation) {
         return Err(Error::invalid(
             file,
-            format!("parent relation {relation:?}: expected lower-case letters and '_'"),
+            format!("parent relation {relation:?}: expected lower-case letters, digits and '_'"),
         ));
     }
     if spec.target.starts_with("sha256:") {
-        let id: ContentId = spec
-            .target
-            .parse()
-            .map_err(|source| Error::Record {
-                file: file.to_path_buf(),
-                source,
-            })?;
+        let id: ContentId = spec.target.parse().map_err(|source| Error::Record {
+            file: file.to_path_buf(),
+            source,
+        })?;
         return Ok(Parent {
             id: Some(id.to_string()),
             relation,
@@ -198,7 +196,10 @@ fn resolve_parent(file: &Path, spec: &ParentSpec, limits: &Limits) -> Result<Par
 }
 
 fn is_relation_word(word: &str) -> bool {
-    !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// The content id a child names this file by: its pixel id where it has one, else its data id.
@@ -262,12 +263,12 @@ pub fn strip(
                         file: file.to_path_buf(),
                         source,
                     })?;
-                    RecordChange::Set(record_to_json(&lineage_only(&record)).map_err(
-                        |source| Error::Record {
+                    RecordChange::Set(record_to_json(&lineage_only(&record)).map_err(|source| {
+                        Error::Record {
                             file: file.to_path_buf(),
                             source,
-                        },
-                    )?)
+                        }
+                    })?)
                 }
                 None => RecordChange::Remove,
             };

@@ -52,12 +52,7 @@ fn show_json(py: Python<'_>, path: PathBuf, import_: bool, deep: bool) -> PyResu
 /// The record of one file as JSON text, or None when it has none.
 #[pyfunction]
 #[pyo3(signature = (path, import_ = true, deep = false))]
-fn read_json(
-    py: Python<'_>,
-    path: PathBuf,
-    import_: bool,
-    deep: bool,
-) -> PyResult<Option<String>> {
+fn read_json(py: Python<'_>, path: PathBuf, import_: bool, deep: bool) -> PyResult<Option<String>> {
     py.allow_threads(|| {
         let view = resolve(&path, &options(import_, deep))?;
         match view.record {
@@ -71,12 +66,7 @@ fn read_json(
 /// The envelopes of many files (read in parallel), in order; unreadable files get `{"file", "error"}`.
 #[pyfunction]
 #[pyo3(signature = (paths, import_ = true, deep = false))]
-fn show_many_json(
-    py: Python<'_>,
-    paths: Vec<PathBuf>,
-    import_: bool,
-    deep: bool,
-) -> Vec<String> {
+fn show_many_json(py: Python<'_>, paths: Vec<PathBuf>, import_: bool, deep: bool) -> Vec<String> {
     py.allow_threads(|| envelope::show_many(&paths, &options(import_, deep)))
 }
 
@@ -111,9 +101,9 @@ fn stamp(
     force: bool,
 ) -> PyResult<String> {
     let patch: Option<Value> = match patch {
-        Some(text) => Some(
-            serde_json::from_str(&text).map_err(|e| value_error(format!("patch: {e}")))?,
-        ),
+        Some(text) => {
+            Some(serde_json::from_str(&text).map_err(|e| value_error(format!("patch: {e}")))?)
+        }
         None => None,
     };
     let base = match (record, fresh) {
@@ -163,11 +153,7 @@ fn strip(py: Python<'_>, path: PathBuf, profile: &str, output: Option<PathBuf>) 
 /// The content ids `(pixels, data)` of a file.
 #[pyfunction]
 #[pyo3(signature = (path, pixels = true))]
-fn ids(
-    py: Python<'_>,
-    path: PathBuf,
-    pixels: bool,
-) -> PyResult<(Option<String>, Option<String>)> {
+fn ids(py: Python<'_>, path: PathBuf, pixels: bool) -> PyResult<(Option<String>, Option<String>)> {
     py.allow_threads(|| edit::content_ids(&path, pixels, &Limits::default()))
         .map_err(|e| to_py_err(py, e))
 }
