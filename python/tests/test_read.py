@@ -63,3 +63,12 @@ def test_ids_are_those_of_the_command(shared, cli):
 def test_find_is_announced_as_coming():
     with pytest.raises(NotImplementedError, match="catalog"):
         stemma.find("cat")
+
+
+def test_threads_read_in_parallel_and_agree(shared):
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [shared / "corpus/a1111/forge.png", shared / "corpus/comfyui/comfyui-hires.png"] * 8
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(stemma.read, paths))
+    assert got == [stemma.read(p) for p in paths]
