@@ -156,8 +156,11 @@ class Run:
         if parents is None:
             previous = self.item(index - 1)
             parents = []
-            if previous is not None and previous.get("content", {}).get("pixels"):
-                parents = [{"id": previous["content"]["pixels"], "relation": "previous_frame", "hint": previous["file"]}]
+            content = (previous or {}).get("content") or {}
+            # Children name a parent by its pixel id where it has one (PNG, WebP lossless), else its data id (JPEG).
+            parent_id = content.get("pixels") or content.get("data")
+            if previous is not None and parent_id:
+                parents = [{"id": parent_id, "relation": "previous_frame", "hint": previous["file"]}]
         generator = self.manifest.get("generator")
         record = save(
             image,

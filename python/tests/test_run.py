@@ -62,3 +62,13 @@ def test_a_broken_manifest_is_named(tmp_path):
     (tmp_path / "bad.stemma-run.json").write_text("{not json")
     with pytest.raises(stemma.RecordError, match="bad.stemma-run.json"):
         stemma.Run("bad", tmp_path)
+
+
+def test_jpeg_frames_link_by_data_id(tmp_path):
+    run = stemma.Run("j", tmp_path, settings={}, count=2, pattern="{name}_{index:03d}.jpg")
+    run.save(frame(0), quality=90)
+    record = run.save(frame(1), quality=90)
+    first = run.item(0)
+    assert first["content"]["pixels"] is None
+    assert record["parents"] == [{"id": first["content"]["data"], "relation": "previous_frame", "hint": "j_000.jpg"}]
+    assert run.resume_point() is None
