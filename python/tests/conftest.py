@@ -52,4 +52,7 @@ def cli(stemma_bin):
 @pytest.fixture
 def exiftool():
     """ExifTool when available ($STEMMA_EXIFTOOL, else on PATH), or None."""
-    return os.environ.get("STEMMA_EXIFTOOL") or shutil.which("exiftool")
+    explicit = os.environ.get("STEMMA_EXIFTOOL")
+    if explicit and os.access(explicit, os.X_OK):
+        return explicit
+    return shutil.which("exiftool")
