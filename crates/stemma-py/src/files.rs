@@ -1,0 +1,43 @@
+//! Walking folders for image files, as `stemma show FOLDER` does.
+
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+/// Extensions of files picked up when walking a folder (the same list as the command's; files named directly are
+/// always taken, and detected by content).
+const IMAGE_EXTENSIONS: &[&str] = &[
+    "png", "apng", "jpg", "jpeg", "jpe", "jfif", "webp", "gif", "avif", "heic", "heif",
+];
+
+/// Files named directly, plus the image files found under folders, in a stable (sorted) order.
+pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = WalkDir::new(path)
+                .follow_links(false)
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_file() && is_image_name(e.path()))
+                .map(|e| e.into_path())
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    out
+}
+
+fn is_image_name(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.starts_with(".stemma-") {
+        return false; // stemma's own temporary files
+    }
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        .unwrap_or(false)
+}
