@@ -13,6 +13,7 @@ pub mod gif;
 pub mod handler;
 pub mod jpeg;
 mod limits;
+pub mod lock;
 pub mod metadata;
 pub mod mirror;
 pub mod ops;
