@@ -33,7 +33,9 @@ pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
                             .map(|p| p.display().to_string())
                             .unwrap_or_else(|| path.display().to_string());
                         let why = match err.loop_ancestor() {
-                            Some(a) => format!("symbolic link loop back to {}; not followed", a.display()),
+                            Some(a) => {
+                                format!("symbolic link loop back to {}; not followed", a.display())
+                            }
                             None => err.to_string(),
                         };
                         eprintln!("stemma: warning: {place}: {why}");

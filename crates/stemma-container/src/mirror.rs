@@ -279,16 +279,15 @@ pub fn unmirrored(file: &[u8], edit: &Edit, limits: &Limits) -> Vec<String> {
         let packets: Vec<XmpDoc> = meta
             .entries
             .iter()
-            .filter(|e| (e.origin == "xmp" && e.key == "packet") || e.key == crate::png::XMP_KEYWORD)
+            .filter(|e| {
+                (e.origin == "xmp" && e.key == "packet") || e.key == crate::png::XMP_KEYWORD
+            })
             .filter_map(|e| e.value.as_text())
             .filter_map(|t| crate::xmp::parse(t, limits).ok())
             .collect();
         for v in xmp_mirrors(&record) {
             let qname = format!("{}:{}", v.prefix, v.name);
-            let found: Vec<&str> = packets
-                .iter()
-                .filter_map(|d| d.get(&qname))
-                .collect();
+            let found: Vec<&str> = packets.iter().filter_map(|d| d.get(&qname)).collect();
             if !found.is_empty() && !found.contains(&v.value.as_str()) {
                 notes.push(format!(
                     "XMP {qname} not written: the file's XMP already has its own, which stemma does not rewrite; it now disagrees with the record"

@@ -6,11 +6,11 @@ use std::path::Path;
 use stemma_model::{ContentId, ContentIds};
 
 use crate::atomic::{write_atomic_with, NoFaults, WriteOptions};
-use crate::lock::lock_for_update;
 use crate::detect::{sniff, Format};
 use crate::error::{Error, Result};
 use crate::handler::{handler_for, ContainerHandler, Edit};
 use crate::limits::Limits;
+use crate::lock::lock_for_update;
 use crate::metadata::Metadata;
 use crate::pixels::pixel_id;
 use crate::source::{FileSource, Source};

@@ -733,7 +733,10 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
                     .any(|c| is_parameters(c) && !is_our_a1111(c));
             if let Some(text) = parsed.as_ref().and_then(mirror::a1111_parameters) {
                 if !foreign {
-                    new_a1111 = Some(encode_chunk(ITXT, &encode_mirror_itxt(A1111_KEYWORD, &text)));
+                    new_a1111 = Some(encode_chunk(
+                        ITXT,
+                        &encode_mirror_itxt(A1111_KEYWORD, &text),
+                    ));
                 }
             }
         }

@@ -289,7 +289,10 @@ fn attack_zlib_bombs_stop_at_the_named_limit() {
     itxt_record.extend_from_slice(&bomb);
     for (attack, chunk) in [
         ("zTXt bomb", png_chunk(b"zTXt", &ztxt)),
-        ("compressed iTXt record bomb", png_chunk(b"iTXt", &itxt_record)),
+        (
+            "compressed iTXt record bomb",
+            png_chunk(b"iTXt", &itxt_record),
+        ),
     ] {
         let file = png_with(&[chunk]);
         assert_eq!(
@@ -345,7 +348,10 @@ fn attack_xml_entities_and_deep_nesting_in_png_xmp() {
             &Limits::DEFAULT,
         );
         let got = category(&err);
-        assert!(got == "malformed" || got == "limit:max_xml_depth", "{attack}: {got}");
+        assert!(
+            got == "malformed" || got == "limit:max_xml_depth",
+            "{attack}: {got}"
+        );
     }
 }
 
@@ -423,22 +429,58 @@ fn attack_huge_and_lying_lengths() {
         b
     };
     let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
-        ("PNG chunk length over 2^31-1", png_over, "malformed", "malformed"),
-        ("PNG chunk length past the end", png_past_end, "truncated", "truncated"),
-        ("JPEG segment length past the end", jpeg_long, "truncated", "truncated"),
-        ("RIFF chunk size 4 GiB", riff_chunk, "truncated", "truncated"),
-        ("RIFF header size lies", riff_header, "ok", "damaged"),
-        ("ISOBMFF box size past the end", bmff(&0xFFFF_FF00u32.to_be_bytes()), "malformed", "malformed"),
         (
-            "ISOBMFF 64-bit box size 2^63",
-            bmff(&[0, 0, 0, 1, b'm', b'e', b't', b'a', 0x80, 0, 0, 0, 0, 0, 0, 0]),
+            "PNG chunk length over 2^31-1",
+            png_over,
             "malformed",
             "malformed",
         ),
-        ("ISOBMFF box size below its header", bmff(&[0, 0, 0, 4]), "malformed", "malformed"),
+        (
+            "PNG chunk length past the end",
+            png_past_end,
+            "truncated",
+            "truncated",
+        ),
+        (
+            "JPEG segment length past the end",
+            jpeg_long,
+            "truncated",
+            "truncated",
+        ),
+        (
+            "RIFF chunk size 4 GiB",
+            riff_chunk,
+            "truncated",
+            "truncated",
+        ),
+        ("RIFF header size lies", riff_header, "ok", "damaged"),
+        (
+            "ISOBMFF box size past the end",
+            bmff(&0xFFFF_FF00u32.to_be_bytes()),
+            "malformed",
+            "malformed",
+        ),
+        (
+            "ISOBMFF 64-bit box size 2^63",
+            bmff(&[
+                0, 0, 0, 1, b'm', b'e', b't', b'a', 0x80, 0, 0, 0, 0, 0, 0, 0,
+            ]),
+            "malformed",
+            "malformed",
+        ),
+        (
+            "ISOBMFF box size below its header",
+            bmff(&[0, 0, 0, 4]),
+            "malformed",
+            "malformed",
+        ),
     ];
     for (attack, file, on_read, on_write) in cases {
-        assert_eq!(category(&scan_of(&file, &Limits::DEFAULT)), on_read, "{attack}: read");
+        assert_eq!(
+            category(&scan_of(&file, &Limits::DEFAULT)),
+            on_read,
+            "{attack}: read"
+        );
         let write = rewrite_of(&file, &Edit::strip(StripProfile::All), &Limits::DEFAULT);
         let got = category(&write);
         assert!(
@@ -454,8 +496,14 @@ fn attack_metadata_chunk_over_its_limit() {
         max_metadata_chunk: 1024,
         ..Limits::DEFAULT
     };
-    let file = png_with(&[png_chunk(b"tEXt", &[b"k\0".as_slice(), &[b'x'; 4096]].concat())]);
-    assert_eq!(category(&scan_of(&file, &limits)), "limit:max_metadata_chunk");
+    let file = png_with(&[png_chunk(
+        b"tEXt",
+        &[b"k\0".as_slice(), &[b'x'; 4096]].concat(),
+    )]);
+    assert_eq!(
+        category(&scan_of(&file, &limits)),
+        "limit:max_metadata_chunk"
+    );
 }
 
 #[test]

@@ -63,7 +63,10 @@ fn imported_record() -> String {
 }
 
 fn a1111_png() -> Vec<u8> {
-    png_with(&[encode_chunk(TEXT, format!("parameters\0{INFOTEXT}").as_bytes())])
+    png_with(&[encode_chunk(
+        TEXT,
+        format!("parameters\0{INFOTEXT}").as_bytes(),
+    )])
 }
 
 fn set(json: String, xmp: bool, a1111: bool, windows: bool) -> Edit {
@@ -96,16 +99,25 @@ fn strip_after_import_keeps_the_generators_own_parameters_text() {
     // Defect 1: the record derived from `parameters` reproduces it exactly; that must not make it stemma's.
     let original = a1111_png();
     for xmp in [false, true] {
-        let imported = edit_bytes(&original, &set(imported_record(), xmp, false, false), &L).unwrap();
+        let imported =
+            edit_bytes(&original, &set(imported_record(), xmp, false, false), &L).unwrap();
         assert_eq!(strip_stemma(&imported.bytes), original, "xmp mirrors {xmp}");
         // Re-stamping with another prompt does not touch it either.
         let restamped = edit_bytes(
             &imported.bytes,
-            &set(imported_record().replace("a castle", "a red fox"), xmp, false, false),
+            &set(
+                imported_record().replace("a castle", "a red fox"),
+                xmp,
+                false,
+                false,
+            ),
             &L,
         )
         .unwrap();
-        assert_eq!(parameters_chunks(&restamped.bytes), parameters_chunks(&original));
+        assert_eq!(
+            parameters_chunks(&restamped.bytes),
+            parameters_chunks(&original)
+        );
         assert_eq!(strip_stemma(&restamped.bytes), original);
     }
 }
@@ -113,11 +125,18 @@ fn strip_after_import_keeps_the_generators_own_parameters_text() {
 #[test]
 fn a1111_mirror_over_the_generators_own_text_is_refused_and_said() {
     let original = a1111_png();
-    let edit = set(imported_record().replace("a castle", "a red fox"), false, true, false);
+    let edit = set(
+        imported_record().replace("a castle", "a red fox"),
+        false,
+        true,
+        false,
+    );
     let done = edit_bytes(&original, &edit, &L).unwrap();
     assert_eq!(parameters_chunks(&done.bytes), parameters_chunks(&original));
     assert!(
-        done.notes.iter().any(|n| n.contains("A1111") && n.contains("disagrees")),
+        done.notes
+            .iter()
+            .any(|n| n.contains("A1111") && n.contains("disagrees")),
         "{:?}",
         done.notes
     );
@@ -137,7 +156,12 @@ fn stemmas_own_a1111_mirror_is_marked_follows_the_record_and_goes_with_strip() {
     // A new prompt updates stemma's mirror: it never disagrees with the record.
     let second = edit_bytes(
         &first.bytes,
-        &set(imported_record().replace("a castle", "a red fox"), false, true, false),
+        &set(
+            imported_record().replace("a castle", "a red fox"),
+            false,
+            true,
+            false,
+        ),
         &L,
     )
     .unwrap();
@@ -161,7 +185,11 @@ fn exif_mirrors_over_existing_exif_are_said_not_silently_dropped() {
     let original = jpeg_with_exif(&[exif::TextTag::ImageDescription("holiday".into())]);
     let done = edit_bytes(&original, &set(imported_record(), true, true, true), &L).unwrap();
     assert_eq!(done.notes.len(), 2, "{:?}", done.notes);
-    assert!(done.notes.iter().all(|n| n.contains("EXIF")), "{:?}", done.notes);
+    assert!(
+        done.notes.iter().all(|n| n.contains("EXIF")),
+        "{:?}",
+        done.notes
+    );
     assert_eq!(strip_stemma(&done.bytes), original);
     // Without EXIF, stemma creates it, says nothing, and takes it away again.
     let plain = encode(ImageFormat::Jpeg);
@@ -171,7 +199,11 @@ fn exif_mirrors_over_existing_exif_are_said_not_silently_dropped() {
     // GIF has no place for them.
     let gif = encode(ImageFormat::Gif);
     let done = edit_bytes(&gif, &set(imported_record(), true, true, false), &L).unwrap();
-    assert!(done.notes.iter().any(|n| n.contains("GIF")), "{:?}", done.notes);
+    assert!(
+        done.notes.iter().any(|n| n.contains("GIF")),
+        "{:?}",
+        done.notes
+    );
 }
 
 #[test]
@@ -181,7 +213,10 @@ fn writers_refuse_damaged_files_in_every_container() {
     let webp = encode(ImageFormat::WebP);
     let gif = encode(ImageFormat::Gif);
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("jpeg cut in the image data", jpeg[..jpeg.len() - 10].to_vec()),
+        (
+            "jpeg cut in the image data",
+            jpeg[..jpeg.len() - 10].to_vec(),
+        ),
         ("webp cut at the end", webp[..webp.len() - 3].to_vec()),
         ("gif without its trailer", gif[..gif.len() - 1].to_vec()),
     ];
@@ -221,7 +256,12 @@ fn temporaries(dir: &Path) -> Vec<PathBuf> {
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".stemma-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".stemma-")
+        })
         .collect()
 }
 
@@ -279,9 +319,15 @@ fn a_symlink_is_written_through_and_stays_a_link() {
     std::os::unix::fs::symlink("real.png", &link).unwrap();
     let edit = Edit::set_record(imported_record());
     rewrite_with(&link, None, &edit, &L, &WriteOptions::default()).unwrap();
-    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     let meta = ops::scan_path(&target, &L).unwrap();
-    assert_eq!(meta.record_json.as_deref(), Some(imported_record().as_str()));
+    assert_eq!(
+        meta.record_json.as_deref(),
+        Some(imported_record().as_str())
+    );
 }
 
 #[test]
@@ -395,7 +441,9 @@ fn a_full_disk_leaves_the_original_intact() {
         assert_eq!(fs::read(&path).unwrap(), original);
         assert!(temporaries(dir.path()).is_empty());
     });
-    let _ = std::process::Command::new("umount").arg(dir.path()).status();
+    let _ = std::process::Command::new("umount")
+        .arg(dir.path())
+        .status();
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }

@@ -133,7 +133,9 @@ mod rfc3339_tests {
         let bad = serde_json::json!({"stemma": "1.0", "created": "yesterday"});
         let problems = validate_record_json(&bad);
         assert!(
-            problems.iter().any(|p| p.contains("RFC 3339") && p.contains("/created")),
+            problems
+                .iter()
+                .any(|p| p.contains("RFC 3339") && p.contains("/created")),
             "{problems:?}"
         );
         let good = serde_json::json!({"stemma": "1.0", "created": "2024-05-01T12:30:00Z"});
