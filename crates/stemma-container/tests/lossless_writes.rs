@@ -389,7 +389,8 @@ fn a_fault_at_any_step_leaves_the_original_and_no_temporary_file() {
     let mut original = png_with(&[]);
     original.extend(vec![0x55; 300 * 1024]);
     let new = vec![0xAA; 400 * 1024];
-    let plans: Vec<(Step, usize, fn() -> io::Error)> = vec![
+    type Plan = (Step, usize, fn() -> io::Error);
+    let plans: Vec<Plan> = vec![
         (Step::Write, 1, enospc),
         (Step::Write, 3, enospc),
         (Step::Write, 2, eio),

@@ -56,9 +56,12 @@ pub fn is_rfc3339_date_time(text: &str) -> bool {
     let fields = || -> Option<()> {
         let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
         let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
-        if !(at(4, b'-') && at(7, b'-') && matches!(b.get(10), Some(b'T' | b't')))
-            || !(at(13, b':') && at(16, b':'))
-        {
+        let separators = at(4, b'-')
+            && at(7, b'-')
+            && matches!(b.get(10), Some(b'T' | b't'))
+            && at(13, b':')
+            && at(16, b':');
+        if !separators {
             return None;
         }
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
