@@ -336,3 +336,56 @@ fn kill_9_during_a_folder_import_never_leaves_a_damaged_file() {
         }
     }
 }
+
+#[test]
+fn a_png_cut_after_an_intact_text_chunk_shows_what_was_read() {
+    let png = encode(ImageFormat::Png);
+    let text = stemma_container::png::encode_chunk(
+        stemma_container::png::TEXT,
+        b"parameters\0a lighthouse\nSteps: 20, Sampler: Euler, Seed: 5",
+    );
+    let mut file = png[..33].to_vec();
+    file.extend_from_slice(&text);
+    file.extend_from_slice(&png[33..45]); // part of the next chunk
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.png");
+    fs::write(&path, &file).unwrap();
+    let view = common::show_view(&path);
+    let warnings = view["warnings"].to_string();
+    assert!(warnings.contains("truncated"), "{view}");
+    assert_eq!(
+        view["record"]["prompt"]["positive"], "a lighthouse",
+        "{view}"
+    );
+    // Writers still refuse it.
+    let (code, err) = stderr_of(stemma().args(["strip"]).arg(&path));
+    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), file);
+}
+
+#[test]
+fn verify_reports_a_created_that_is_not_rfc3339() {
+    let png = encode(ImageFormat::Png);
+    let record = stemma_container::png::encode_chunk(
+        stemma_container::png::ITXT,
+        &stemma_container::png::encode_itxt(
+            "stemma",
+            r#"{"stemma":"1.0","created":"yesterday"}"#,
+            false,
+        ),
+    );
+    let mut file = png[..33].to_vec();
+    file.extend_from_slice(&record);
+    file.extend_from_slice(&png[33..]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("y.png");
+    fs::write(&path, &file).unwrap();
+    let out = stemma().arg("verify").arg(&path).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("RFC 3339"), "{text}");
+}

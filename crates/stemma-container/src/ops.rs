@@ -47,6 +47,16 @@ pub fn scan_path(path: &Path, limits: &Limits) -> Result<Metadata> {
     scan_source(&source, limits)
 }
 
+/// Scan a file that may be cut short (for showing it): a truncated PNG gives what was read before the cut, with
+/// a `truncated: ...` warning; other formats and other errors are as [`scan_path`].
+pub fn scan_path_truncated(path: &Path, limits: &Limits) -> Result<Metadata> {
+    let source = FileSource::with_head(File::open(path)?, HEAD_READ)?;
+    match handler_of(&source)?.format() {
+        Format::Png => crate::png::scan_truncated(&source, limits),
+        _ => scan_source(&source, limits),
+    }
+}
+
 /// Scan any source's metadata without decoding pixels.
 pub fn scan_source(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
     handler_of(source)?.scan(source, limits)

@@ -430,15 +430,37 @@ impl ContainerHandler for PngHandler {
 }
 
 fn scan(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
+    scan_chunks(source, limits, false)
+}
+
+/// Scan a PNG that may be cut short: what was read before the cut, with a `truncated: ...` warning. Only a file
+/// cut before the end of IHDR is an error.
+pub fn scan_truncated(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
+    scan_chunks(source, limits, true)
+}
+
+fn scan_chunks(source: &dyn Source, limits: &Limits, lenient: bool) -> Result<Metadata> {
+    let mut meta = Metadata {
+        format: Format::Png,
+        ..Metadata::default()
+    };
+    match walk_chunks(source, limits, &mut meta) {
+        Err(e @ Error::Truncated { .. }) if lenient && !meta.blocks.is_empty() => {
+            meta.warnings
+                .push(format!("truncated: {e}; showing what comes before"));
+            Ok(meta)
+        }
+        Err(e) => Err(e),
+        Ok(()) => Ok(meta),
+    }
+}
+
+fn walk_chunks(source: &dyn Source, limits: &Limits, meta: &mut Metadata) -> Result<()> {
     let mut window = Window::new(source, FIRST_READ)?;
     let file_len = window.len();
     if window.get(0, 8)? != PNG_SIGNATURE {
         return Err(Error::UnknownFormat("not a PNG (signature missing)".into()));
     }
-    let mut meta = Metadata {
-        format: Format::Png,
-        ..Metadata::default()
-    };
     let mut budget = limits.max_total_text;
     let mut pos: u64 = 8;
     let mut seen_idat = false;
@@ -503,7 +525,7 @@ fn scan(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
                     .push(format!("bad CRC in {} chunk at offset {pos}", kind.name()));
             }
             let data = &type_and_data[4..];
-            read_chunk(kind, data, pos, &mut block, &mut meta, limits, &mut budget)?;
+            read_chunk(kind, data, pos, &mut block, meta, limits, &mut budget)?;
         }
         meta.blocks.push(block);
         pos = end;
@@ -526,7 +548,7 @@ fn scan(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
             file_len - pos
         ));
     }
-    Ok(meta)
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

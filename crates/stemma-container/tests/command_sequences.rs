@@ -73,8 +73,14 @@ fn generated() -> Vec<(String, Vec<u8>)> {
     trailer.extend_from_slice(b"after IEND");
     vec![
         ("png".into(), png.clone()),
-        ("png + parameters".into(), with(std::slice::from_ref(&params), &[])),
-        ("png + text after IDAT".into(), with(&[], std::slice::from_ref(&params))),
+        (
+            "png + parameters".into(),
+            with(std::slice::from_ref(&params), &[]),
+        ),
+        (
+            "png + text after IDAT".into(),
+            with(&[], std::slice::from_ref(&params)),
+        ),
         ("png + foreign XMP".into(), with(&[xmp_chunk, params], &[])),
         ("png + trailer".into(), trailer),
         ("jpeg".into(), jpg.clone()),
