@@ -31,7 +31,7 @@ pub struct Args {
     /// Report what would be imported; write nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Rewrite files that carry a C2PA manifest (the change invalidates its signature).
+    /// Rewrite files that are read-only or carry a C2PA manifest (the change invalidates its signature).
     #[arg(long)]
     force: bool,
     /// Print one line per file.
@@ -188,6 +188,8 @@ fn dialect_key(d: &str) -> &str {
 fn import_one(file: &Path, args: &Args, limits: &Limits) -> Outcome {
     let fail =
         |dialect: &str, e: anyhow::Error| Outcome::Failed(dialect.to_string(), format!("{e:#}"));
+    // Held from the read to the write, so that a concurrent stamp is not overwritten by this import.
+    let _lock = stemma_container::lock::lock_for_update(file).ok();
     let bytes = match ops::read_for_edit(file, limits).with_context(|| file.display().to_string()) {
         Ok(b) => b,
         Err(e) => return fail("", e),
@@ -259,8 +261,16 @@ fn store(file: &Path, dialect: &str, record: &Record, args: &Args, limits: &Limi
         xmp_mirrors: false,
         ..Edit::default()
     };
-    match ops::rewrite(file, None, &edit, limits) {
-        Ok(_) => Outcome::Imported(dialect.to_string()),
+    let options = stemma_container::atomic::WriteOptions {
+        allow_read_only: args.force,
+    };
+    match ops::rewrite_with(file, None, &edit, limits, &options) {
+        Ok(done) => {
+            for note in &done.notes {
+                eprintln!("stemma: warning: {}: {note}", file.display());
+            }
+            Outcome::Imported(dialect.to_string())
+        }
         Err(e @ stemma_container::Error::C2paProtected(_)) => {
             Outcome::Protected(format!("{}: {e}", file.display()))
         }

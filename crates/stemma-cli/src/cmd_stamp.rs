@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value};
+use stemma_container::atomic::WriteOptions;
 use stemma_container::{ops, sidecar, Edit, Limits, RecordChange};
 use stemma_model::{
     parse_record, record_to_json, relation, ContentId, Params, Parent, Record, Sequence,
@@ -53,7 +54,7 @@ pub struct Args {
     /// Start from an empty record instead of the file's current record or its imported metadata.
     #[arg(long)]
     fresh: bool,
-    /// Rewrite even when the file carries a C2PA manifest that the change invalidates.
+    /// Rewrite even when the file is read-only or carries a C2PA manifest that the change invalidates.
     #[arg(long)]
     force: bool,
     /// Also write the A1111 `parameters` text (PNG) or EXIF UserComment (JPEG/WebP), so that Civitai, A1111's PNG
@@ -88,6 +89,9 @@ pub struct Args {
 pub fn run(args: Args) -> Result<u8> {
     let limits = Limits::default();
     let config = config::load()?;
+    // Held from reading the current record to writing the new one, so that concurrent stamps serialise instead
+    // of losing each other's changes. A file that cannot be opened fails below with a better message.
+    let _lock = stemma_container::lock::lock_for_update(&args.file).ok();
     let mut record = base_record(&args, &limits)?;
     apply_flags(&mut record, &args, &limits)?;
     if let Some(folder) = &args.frames_from {
@@ -139,7 +143,7 @@ pub fn write_record(target: &Target, mut record: Record, limits: &Limits) -> Res
     match ops::handler_of(source) {
         Ok(handler) => {
             // A damaged file is refused before anything else, with the damage named.
-            let problems = handler.check(&bytes, limits).with_context(name)?;
+            let problems = handler.damage(&bytes, limits).with_context(name)?;
             if !problems.is_empty() {
                 bail!("{}: not written: {}", file.display(), problems.join("; "));
             }
@@ -169,8 +173,14 @@ pub fn write_record(target: &Target, mut record: Record, limits: &Limits) -> Res
         record: RecordChange::Set(json),
         ..target.edit.clone()
     };
-    ops::rewrite(file, target.output, &edit, limits)
+    let options = WriteOptions {
+        allow_read_only: target.edit.force,
+    };
+    let done = ops::rewrite_with(file, target.output, &edit, limits, &options)
         .with_context(|| format!("{}: not written", file.display()))?;
+    for note in &done.notes {
+        eprintln!("stemma: warning: {}: {note}", file.display());
+    }
     Ok(())
 }
 
@@ -240,6 +250,9 @@ fn apply_flags(record: &mut Record, args: &Args, limits: &Limits) -> Result<()> 
         generator.name = name.clone();
     }
     if let Some(created) = &args.created {
+        if !stemma_model::is_rfc3339_date_time(created) {
+            bail!("--created {created:?}: not an RFC 3339 date-time (like 2024-05-01T12:30:00Z)");
+        }
         record.created = Some(created.clone());
     }
     Ok(())

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use rayon::prelude::*;
+use stemma_container::atomic::WriteOptions;
 use stemma_container::{ops, Edit, Limits, RecordChange, StripProfile};
 use stemma_model::{parse_record, record_to_json, Parent, Record, Sequence};
 
@@ -31,6 +32,9 @@ pub struct Args {
     /// Write the result here (only with a single FILE).
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Rewrite files even when they are read-only.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(args: Args) -> Result<u8> {
@@ -41,7 +45,7 @@ pub fn run(args: Args) -> Result<u8> {
     let failures: Vec<String> = args
         .files
         .par_iter()
-        .filter_map(|file| strip_one(file, args.output.as_ref(), args.profile, &limits).err())
+        .filter_map(|file| strip_one(file, &args, &limits).err())
         .map(|e| format!("{e:#}"))
         .collect();
     for f in &failures {
@@ -54,13 +58,11 @@ pub fn run(args: Args) -> Result<u8> {
     })
 }
 
-fn strip_one(
-    file: &Path,
-    output: Option<&PathBuf>,
-    profile: Profile,
-    limits: &Limits,
-) -> Result<()> {
-    let edit = match profile {
+fn strip_one(file: &Path, args: &Args, limits: &Limits) -> Result<()> {
+    let output = args.output.as_ref();
+    // The lineage profile reads the record before rewriting: hold the lock across both.
+    let _lock = stemma_container::lock::lock_for_update(file).ok();
+    let edit = match args.profile {
         Profile::All => Edit {
             record: RecordChange::Remove,
             strip: Some(StripProfile::All),
@@ -91,8 +93,14 @@ fn strip_one(
             }
         }
     };
-    ops::rewrite(file, output.map(PathBuf::as_path), &edit, limits)
+    let options = WriteOptions {
+        allow_read_only: args.force,
+    };
+    let done = ops::rewrite_with(file, output.map(PathBuf::as_path), &edit, limits, &options)
         .with_context(|| format!("{}: not written", file.display()))?;
+    for note in &done.notes {
+        eprintln!("stemma: warning: {}: {note}", file.display());
+    }
     Ok(())
 }
 

@@ -12,24 +12,59 @@ const IMAGE_EXTENSIONS: &[&str] = &[
 ];
 
 /// Files named directly, plus the image files found under folders, in a stable order.
+///
+/// Symbolic links under a folder are followed (a link to a file is that file; a link to a folder is walked),
+/// with loop detection; a loop or an unreadable entry is reported on standard error, never skipped silently. A
+/// file reached twice under one folder (through a link, or a hard link) is listed once, so that it is never
+/// rewritten twice at the same time.
 pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let mut found: Vec<PathBuf> = WalkDir::new(path)
-                .follow_links(false)
-                .into_iter()
-                .filter_map(Result::ok)
-                .filter(|e| e.file_type().is_file() && is_image_name(e.path()))
-                .map(|e| e.into_path())
-                .collect();
+            let mut found: Vec<PathBuf> = Vec::new();
+            for entry in WalkDir::new(path).follow_links(true) {
+                match entry {
+                    Ok(e) if e.file_type().is_file() && is_image_name(e.path()) => {
+                        found.push(e.into_path())
+                    }
+                    Ok(_) => {}
+                    Err(err) => {
+                        let place = err
+                            .path()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_else(|| path.display().to_string());
+                        let why = match err.loop_ancestor() {
+                            Some(a) => {
+                                format!("symbolic link loop back to {}; not followed", a.display())
+                            }
+                            None => err.to_string(),
+                        };
+                        eprintln!("stemma: warning: {place}: {why}");
+                    }
+                }
+            }
             found.sort();
-            out.extend(found);
+            out.extend(once_per_file(found));
         } else {
             out.push(path.clone());
         }
     }
     out
+}
+
+/// Keep the first name of each file (device and inode), in order (Unix only: elsewhere there is no inode).
+fn once_per_file(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    if !cfg!(unix) {
+        return paths;
+    }
+    let mut seen = std::collections::HashSet::new();
+    paths
+        .into_iter()
+        .filter(|p| match std::fs::metadata(p) {
+            Ok(m) => seen.insert(stemma_container::lock::FileId::of(&m)),
+            Err(_) => true,
+        })
+        .collect()
 }
 
 fn is_image_name(path: &Path) -> bool {

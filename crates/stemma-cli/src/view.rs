@@ -58,6 +58,11 @@ pub fn view_file(path: &Path, limits: &Limits, depth: Depth) -> Result<FileView>
                 None => return Err(e).with_context(name),
             }
         }
+        // A file cut short still shows what comes before the cut, with a `truncated` warning.
+        Err(e @ ContainerError::Truncated { .. }) => match ops::scan_path_truncated(path, limits) {
+            Ok(m) => m,
+            Err(_) => return Err(e).with_context(name),
+        },
         Err(e) => return Err(e).with_context(name),
     };
     let mut warnings = metadata.warnings.clone();

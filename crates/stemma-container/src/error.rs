@@ -59,6 +59,12 @@ pub enum Error {
     /// The pixels cannot be decoded.
     #[error("cannot decode pixels: {0}")]
     Decode(String),
+    /// The file is read-only and the caller did not allow rewriting it.
+    #[error("{0} is read-only; not rewritten (use --force to rewrite it anyway)")]
+    ReadOnly(String),
+    /// The file's structure is damaged (truncated, inconsistent sizes): a writer must not rewrite it.
+    #[error("damaged file, not rewritten: {0}")]
+    Damaged(String),
     /// The file carries a C2PA manifest that the change would invalidate.
     #[error("the file carries a C2PA manifest ({0}); rewriting it would invalidate the signature (use --force)")]
     C2paProtected(String),

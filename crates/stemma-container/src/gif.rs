@@ -282,6 +282,18 @@ impl ContainerHandler for GifHandler {
     }
 
     fn check(&self, file: &[u8], limits: &Limits) -> Result<Vec<String>> {
+        let mut problems = self.damage(file, limits)?;
+        let parsed = parse(file, limits)?;
+        if parsed.end < file.len() {
+            problems.push(format!(
+                "{} bytes after the trailer (kept on write)",
+                file.len() - parsed.end
+            ));
+        }
+        Ok(problems)
+    }
+
+    fn damage(&self, file: &[u8], limits: &Limits) -> Result<Vec<String>> {
         let parsed = parse(file, limits)?;
         let mut problems = Vec::new();
         if parsed.trailer_missing {
@@ -289,12 +301,6 @@ impl ContainerHandler for GifHandler {
         }
         if !parsed.blocks.iter().any(|b| b.kind == Kind::Image) {
             problems.push("no image descriptor".into());
-        }
-        if parsed.end < file.len() {
-            problems.push(format!(
-                "{} bytes after the trailer (kept on write)",
-                file.len() - parsed.end
-            ));
         }
         Ok(problems)
     }

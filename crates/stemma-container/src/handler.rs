@@ -103,6 +103,11 @@ pub trait ContainerHandler: Send + Sync {
     fn data_id(&self, file: &[u8], limits: &Limits) -> Result<ContentId>;
     /// Integrity problems (CRCs, structure) that do not stop parsing; an error when the file cannot be parsed.
     fn check(&self, file: &[u8], limits: &Limits) -> Result<Vec<String>>;
+    /// The problems of [`check`](Self::check) that make the file damaged (truncated, inconsistent structure), so
+    /// that a writer must refuse it; notices such as data kept after the end of the image are left out.
+    fn damage(&self, file: &[u8], limits: &Limits) -> Result<Vec<String>> {
+        self.check(file, limits)
+    }
 }
 
 /// Every handler, one per container grammar.

@@ -363,6 +363,18 @@ impl ContainerHandler for JpegHandler {
     }
 
     fn check(&self, file: &[u8], limits: &Limits) -> Result<Vec<String>> {
+        let mut problems = self.damage(file, limits)?;
+        let parsed = parse(file, limits)?;
+        if parsed.end < file.len() {
+            problems.push(format!(
+                "{} bytes after EOI (kept on write)",
+                file.len() - parsed.end
+            ));
+        }
+        Ok(problems)
+    }
+
+    fn damage(&self, file: &[u8], limits: &Limits) -> Result<Vec<String>> {
         let parsed = parse(file, limits)?;
         let mut problems = Vec::new();
         if parsed.eoi_missing {
@@ -373,12 +385,6 @@ impl ContainerHandler for JpegHandler {
         }
         if !parsed.segs.iter().any(|s| is_sof(s.marker)) {
             problems.push("no SOF segment: no frame header".into());
-        }
-        if parsed.end < file.len() {
-            problems.push(format!(
-                "{} bytes after EOI (kept on write)",
-                file.len() - parsed.end
-            ));
         }
         Ok(problems)
     }

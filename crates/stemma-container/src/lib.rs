@@ -15,6 +15,7 @@ pub mod jpeg;
 mod limits;
 pub mod matroska;
 mod matroska_write;
+pub mod lock;
 pub mod metadata;
 pub mod mirror;
 pub mod mp4;

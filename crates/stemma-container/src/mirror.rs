@@ -5,7 +5,10 @@
 use stemma_model::{relation, Record};
 
 use crate::exif::TextTag;
-use crate::xmp::{XmpValue, STEMMA_NS};
+use crate::handler::{Edit, RecordChange};
+use crate::limits::Limits;
+use crate::source::Source;
+use crate::xmp::{XmpDoc, XmpValue, STEMMA_NS};
 
 const DC: &str = "http://purl.org/dc/elements/1.1/";
 const IPTC_EXT: &str = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/";
@@ -211,6 +214,88 @@ pub fn exif_tags(record: &Record, a1111: bool, windows: bool) -> Vec<TextTag> {
 /// Parse a record's JSON for deriving mirrors; `None` when it does not parse (then only the record is written).
 pub fn parse_for_mirrors(json: &str) -> Option<Record> {
     stemma_model::parse_record(json).ok()
+}
+
+/// The mirrors an edit asked for that the edited file does not carry with the record's values, one sentence each.
+/// stemma never rewrites what it does not own (an A1111 `parameters` text or EXIF another program wrote, an XMP
+/// property outside stemma's description), so such a mirror is left out and said so here: the file's own value
+/// then disagrees with the record. Checked on the result, whatever the container, so nothing is missed silently.
+pub fn unmirrored(file: &[u8], edit: &Edit, limits: &Limits) -> Vec<String> {
+    let RecordChange::Set(json) = &edit.record else {
+        return Vec::new();
+    };
+    let Some(record) = parse_for_mirrors(json) else {
+        return Vec::new();
+    };
+    let source: &dyn Source = &file;
+    let Ok(meta) = crate::ops::scan_source(source, limits) else {
+        return Vec::new();
+    };
+    let format = meta.format.name().to_uppercase();
+    let texts = |keys: &[&str]| -> Vec<&str> {
+        meta.entries
+            .iter()
+            .filter(|e| keys.contains(&e.key.as_str()) && e.origin != "xmp")
+            .filter_map(|e| e.value.as_text())
+            .collect()
+    };
+    let has_exif = meta
+        .entries
+        .iter()
+        .any(|e| e.origin == "exif" || e.key == "exif");
+    let mut notes = Vec::new();
+    let mut expect = |what: &str, keys: &[&str], want: &str| {
+        let found = texts(keys);
+        if found.contains(&want) {
+            return;
+        }
+        notes.push(if found.is_empty() && has_exif {
+            format!("{what} not written: the file already has EXIF, which stemma does not rewrite")
+        } else if found.is_empty() {
+            format!("{what} not written: stemma writes it in no {format} file")
+        } else {
+            format!("{what} not written: the file already has its own, which stemma does not rewrite; it now disagrees with the record")
+        });
+    };
+    if edit.a1111_mirror {
+        if let Some(text) = a1111_parameters(&record) {
+            expect(
+                "A1111 parameters text (--a1111)",
+                &["parameters", "UserComment"],
+                &text,
+            );
+        }
+    }
+    if edit.windows_text {
+        if let Some(p) = record.positive().filter(|p| !p.is_empty()) {
+            expect(
+                "Windows ImageDescription/XPComment (--windows)",
+                &["XPComment"],
+                p,
+            );
+        }
+    }
+    if edit.xmp_mirrors {
+        let packets: Vec<XmpDoc> = meta
+            .entries
+            .iter()
+            .filter(|e| {
+                (e.origin == "xmp" && e.key == "packet") || e.key == crate::png::XMP_KEYWORD
+            })
+            .filter_map(|e| e.value.as_text())
+            .filter_map(|t| crate::xmp::parse(t, limits).ok())
+            .collect();
+        for v in xmp_mirrors(&record) {
+            let qname = format!("{}:{}", v.prefix, v.name);
+            let found: Vec<&str> = packets.iter().filter_map(|d| d.get(&qname)).collect();
+            if !found.is_empty() && !found.contains(&v.value.as_str()) {
+                notes.push(format!(
+                    "XMP {qname} not written: the file's XMP already has its own, which stemma does not rewrite; it now disagrees with the record"
+                ));
+            }
+        }
+    }
+    notes
 }
 
 #[cfg(test)]

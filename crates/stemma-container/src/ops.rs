@@ -5,11 +5,12 @@ use std::path::Path;
 
 use stemma_model::{ContentId, ContentIds};
 
-use crate::atomic::write_atomic;
+use crate::atomic::{write_atomic_with, NoFaults, WriteOptions};
 use crate::detect::{sniff, Format};
 use crate::error::{Error, Result};
 use crate::handler::{handler_for, ContainerHandler, Edit};
 use crate::limits::Limits;
+use crate::lock::lock_for_update;
 use crate::metadata::Metadata;
 use crate::pixels::pixel_id;
 use crate::source::{FileSource, Source};
@@ -44,6 +45,16 @@ const HEAD_READ: usize = 16 * 1024;
 pub fn scan_path(path: &Path, limits: &Limits) -> Result<Metadata> {
     let source = FileSource::with_head(File::open(path)?, HEAD_READ)?;
     scan_source(&source, limits)
+}
+
+/// Scan a file that may be cut short (for showing it): a truncated PNG gives what was read before the cut, with
+/// a `truncated: ...` warning; other formats and other errors are as [`scan_path`].
+pub fn scan_path_truncated(path: &Path, limits: &Limits) -> Result<Metadata> {
+    let source = FileSource::with_head(File::open(path)?, HEAD_READ)?;
+    match handler_of(&source)?.format() {
+        Format::Png => crate::png::scan_truncated(&source, limits),
+        _ => scan_source(&source, limits),
+    }
 }
 
 /// Scan any source's metadata without decoding pixels.
@@ -112,6 +123,36 @@ pub enum Outcome {
     Unchanged,
 }
 
+/// An edit's result in memory: the new bytes and what the user should know about them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edited {
+    pub bytes: Vec<u8>,
+    /// Mirrors that could not be written (see [`crate::mirror::unmirrored`]).
+    pub notes: Vec<String>,
+}
+
+/// Apply `edit` to an in-memory file as a writer must: a damaged file is refused (specification §8), and the
+/// mirrors the edit asked for that could not be written are listed.
+pub fn edit_bytes(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Edited> {
+    let source: &dyn Source = &file;
+    let handler = handler_of(source)?;
+    let damage = handler.damage(file, limits)?;
+    if !damage.is_empty() {
+        return Err(Error::Damaged(damage.join("; ")));
+    }
+    let bytes = handler.edit(file, edit, limits)?;
+    let notes = crate::mirror::unmirrored(&bytes, edit, limits);
+    Ok(Edited { bytes, notes })
+}
+
+/// What [`rewrite_with`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewritten {
+    pub outcome: Outcome,
+    /// Things the user should know: mirrors not written, a hard link split.
+    pub notes: Vec<String>,
+}
+
 /// Apply `edit` to the bytes of `input` and write the result atomically to `output` (or back to `input`).
 /// Nothing is written when the result equals the input in place; on any error nothing is written at all.
 pub fn rewrite(
@@ -120,18 +161,38 @@ pub fn rewrite(
     edit: &Edit,
     limits: &Limits,
 ) -> Result<Outcome> {
+    rewrite_with(input, output, edit, limits, &WriteOptions::default()).map(|r| r.outcome)
+}
+
+/// [`rewrite`] with write options, reporting notes. An in-place rewrite holds the file's update lock from the
+/// read to the rename, so that concurrent writers serialise instead of losing each other's updates.
+pub fn rewrite_with(
+    input: &Path,
+    output: Option<&Path>,
+    edit: &Edit,
+    limits: &Limits,
+    options: &WriteOptions,
+) -> Result<Rewritten> {
+    let _lock = match output {
+        None => Some(lock_for_update(input)?),
+        Some(_) => None,
+    };
     let file = read_for_edit(input, limits)?;
-    let source: &dyn Source = &file;
-    let new = handler_of(source)?.edit(&file, edit, limits)?;
-    match output {
-        None if new == file => Ok(Outcome::Unchanged),
-        None => {
-            write_atomic(input, &new)?;
-            Ok(Outcome::Written)
+    let Edited { bytes, mut notes } = edit_bytes(&file, edit, limits)?;
+    let target = match output {
+        None if bytes == file => {
+            return Ok(Rewritten {
+                outcome: Outcome::Unchanged,
+                notes,
+            })
         }
-        Some(out) => {
-            write_atomic(out, &new)?;
-            Ok(Outcome::Written)
-        }
-    }
+        None => input,
+        Some(out) => out,
+    };
+    let written = write_atomic_with(target, &bytes, options, &NoFaults)?;
+    notes.extend(written.notes);
+    Ok(Rewritten {
+        outcome: Outcome::Written,
+        notes,
+    })
 }

@@ -430,15 +430,37 @@ impl ContainerHandler for PngHandler {
 }
 
 fn scan(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
+    scan_chunks(source, limits, false)
+}
+
+/// Scan a PNG that may be cut short: what was read before the cut, with a `truncated: ...` warning. Only a file
+/// cut before the end of IHDR is an error.
+pub fn scan_truncated(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
+    scan_chunks(source, limits, true)
+}
+
+fn scan_chunks(source: &dyn Source, limits: &Limits, lenient: bool) -> Result<Metadata> {
+    let mut meta = Metadata {
+        format: Format::Png,
+        ..Metadata::default()
+    };
+    match walk_chunks(source, limits, &mut meta) {
+        Err(e @ Error::Truncated { .. }) if lenient && !meta.blocks.is_empty() => {
+            meta.warnings
+                .push(format!("truncated: {e}; showing what comes before"));
+            Ok(meta)
+        }
+        Err(e) => Err(e),
+        Ok(()) => Ok(meta),
+    }
+}
+
+fn walk_chunks(source: &dyn Source, limits: &Limits, meta: &mut Metadata) -> Result<()> {
     let mut window = Window::new(source, FIRST_READ)?;
     let file_len = window.len();
     if window.get(0, 8)? != PNG_SIGNATURE {
         return Err(Error::UnknownFormat("not a PNG (signature missing)".into()));
     }
-    let mut meta = Metadata {
-        format: Format::Png,
-        ..Metadata::default()
-    };
     let mut budget = limits.max_total_text;
     let mut pos: u64 = 8;
     let mut seen_idat = false;
@@ -503,7 +525,7 @@ fn scan(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
                     .push(format!("bad CRC in {} chunk at offset {pos}", kind.name()));
             }
             let data = &type_and_data[4..];
-            read_chunk(kind, data, pos, &mut block, &mut meta, limits, &mut budget)?;
+            read_chunk(kind, data, pos, &mut block, meta, limits, &mut budget)?;
         }
         meta.blocks.push(block);
         pos = end;
@@ -526,7 +548,7 @@ fn scan(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
             file_len - pos
         ));
     }
-    Ok(meta)
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -609,6 +631,36 @@ fn read_chunk(
     Ok(())
 }
 
+/// The keyword of A1111's text chunk.
+pub const A1111_KEYWORD: &str = "parameters";
+/// The translated keyword that marks a text chunk as a mirror stemma wrote (an iTXt field other writers leave
+/// empty).
+pub const MIRROR_MARK: &str = "stemma";
+
+/// The data of a mirror iTXt chunk: uncompressed, empty language tag, translated keyword [`MIRROR_MARK`].
+pub fn encode_mirror_itxt(keyword: &str, text: &str) -> Vec<u8> {
+    let mut data = Vec::with_capacity(keyword.len() + text.len() + MIRROR_MARK.len() + 5);
+    data.extend_from_slice(keyword.as_bytes());
+    data.extend_from_slice(&[0, 0, 0, 0]);
+    data.extend_from_slice(MIRROR_MARK.as_bytes());
+    data.push(0);
+    data.extend_from_slice(text.as_bytes());
+    data
+}
+
+/// True when iTXt data carries stemma's mirror mark (translated keyword [`MIRROR_MARK`]).
+pub fn is_stemma_mirror(data: &[u8]) -> bool {
+    let fields = || -> Option<bool> {
+        let nul = data.iter().position(|&b| b == 0)?;
+        let rest = data.get(nul + 3..)?; // keyword NUL, compression flag, compression method
+        let lang_end = rest.iter().position(|&b| b == 0)?;
+        let rest = rest.get(lang_end + 1..)?;
+        let tk_end = rest.iter().position(|&b| b == 0)?;
+        Some(&rest[..tk_end] == MIRROR_MARK.as_bytes())
+    };
+    fields().unwrap_or(false)
+}
+
 fn is_record_chunk(file: &[u8], chunk: &RawChunk) -> bool {
     chunk.kind == ITXT && keyword_of(chunk.data(file)) == Some(RECORD_KEYWORD.as_bytes())
 }
@@ -638,33 +690,19 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
             Some(StripProfile::Stemma) | None => true,
         }
     };
-    // stemma's interop chunks: the XMP mirror (marked inside the packet) and an A1111 `parameters` chunk whose
-    // text is exactly what the current record derives.
+    // stemma's interop chunks: the XMP mirror (marked inside the packet) and an A1111 `parameters` iTXt marked
+    // by the translated keyword `stemma` (see `spec/notes/mirror-ownership.md`). A `parameters` text without the
+    // mark is the generator's own and is never taken for a mirror, whatever it says.
     let touch_stemma = !matches!(edit.record, RecordChange::Keep) || edit.strip.is_some();
     let decode = |c: &RawChunk| -> Option<TextChunk> {
         let mut budget = limits.max_total_text;
         decode_text_chunk(c.kind, c.data(file), limits, &mut budget).ok()
     };
-    let old_record = list
-        .chunks
-        .iter()
-        .find(|c| is_record_chunk(file, c))
-        .and_then(&decode)
-        .map(|t| t.text);
-    let old_a1111 = old_record
-        .as_deref()
-        .and_then(mirror::parse_for_mirrors)
-        .and_then(|r| mirror::a1111_parameters(&r));
     let is_parameters = |c: &RawChunk| {
         (c.kind == TEXT || c.kind == ITXT || c.kind == ZTXT)
-            && keyword_of(c.data(file)) == Some(b"parameters".as_slice())
+            && keyword_of(c.data(file)) == Some(A1111_KEYWORD.as_bytes())
     };
-    let is_our_a1111 = |c: &RawChunk| -> bool {
-        is_parameters(c)
-            && old_a1111
-                .as_deref()
-                .is_some_and(|a| decode(c).is_some_and(|t| t.text == a))
-    };
+    let is_our_a1111 = |c: &RawChunk| -> bool { c.kind == ITXT && is_stemma_mirror(c.data(file)) };
     let xmp_index = list
         .chunks
         .iter()
@@ -717,13 +755,10 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
                     .any(|c| is_parameters(c) && !is_our_a1111(c));
             if let Some(text) = parsed.as_ref().and_then(mirror::a1111_parameters) {
                 if !foreign {
-                    new_a1111 = Some(if text.chars().all(|c| (c as u32) < 256) {
-                        let mut data = b"parameters\0".to_vec();
-                        data.extend(text.chars().map(|c| c as u8));
-                        encode_chunk(TEXT, &data)
-                    } else {
-                        encode_chunk(ITXT, &encode_itxt("parameters", &text, false))
-                    });
+                    new_a1111 = Some(encode_chunk(
+                        ITXT,
+                        &encode_mirror_itxt(A1111_KEYWORD, &text),
+                    ));
                 }
             }
         }

@@ -213,12 +213,25 @@ impl ContainerHandler for WebpHandler {
     }
 
     fn check(&self, file: &[u8], limits: &Limits) -> Result<Vec<String>> {
+        let mut problems = self.damage(file, limits)?;
+        let parsed = parse(file, limits)?;
+        let declared = 8u64 + u64::from(parsed.riff_size);
+        if declared < file.len() as u64 {
+            problems.push(format!(
+                "RIFF size says {declared} bytes, the file has {} (the rest is kept on write)",
+                file.len()
+            ));
+        }
+        Ok(problems)
+    }
+
+    fn damage(&self, file: &[u8], limits: &Limits) -> Result<Vec<String>> {
         let parsed = parse(file, limits)?;
         let mut problems = Vec::new();
         let declared = 8u64 + u64::from(parsed.riff_size);
-        if declared != file.len() as u64 {
+        if declared > file.len() as u64 {
             problems.push(format!(
-                "RIFF size says {declared} bytes, the file has {}",
+                "RIFF size says {declared} bytes, the file has {}: the file is truncated",
                 file.len()
             ));
         }

@@ -233,3 +233,306 @@ fn avif_items_are_read_and_writing_is_refused() {
         Err(Error::Unsupported { .. })
     ));
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Named attacks (issue #8): each hostile file, what it attacks, and the error category a reader must report.
+
+/// The error category of a result: `ok`, or the kind of error (limits by name).
+fn category<T>(result: &Result<T, Error>) -> String {
+    match result {
+        Ok(_) => "ok".into(),
+        Err(Error::Truncated { .. }) => "truncated".into(),
+        Err(Error::Crc { .. }) => "crc".into(),
+        Err(Error::UnknownFormat(_)) => "not-an-image".into(),
+        Err(Error::Malformed { .. }) => "malformed".into(),
+        Err(Error::Limit { limit, .. }) => format!("limit:{limit}"),
+        Err(Error::Damaged(_)) => "damaged".into(),
+        Err(e) => format!("other: {e}"),
+    }
+}
+
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    stemma_container::png::encode_chunk(stemma_container::png::ChunkType(*kind), data)
+}
+
+/// A PNG with `chunks` right after IHDR.
+fn png_with(chunks: &[Vec<u8>]) -> Vec<u8> {
+    let plain = encode(ImageFormat::Png);
+    let mut out = plain[..33].to_vec();
+    chunks.iter().for_each(|c| out.extend_from_slice(c));
+    out.extend_from_slice(&plain[33..]);
+    out
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(data).unwrap();
+    z.finish().unwrap()
+}
+
+fn scan_of(file: &[u8], limits: &Limits) -> Result<stemma_container::Metadata, Error> {
+    let source: &dyn Source = &file;
+    stemma_container::ops::scan_source(source, limits)
+}
+
+fn rewrite_of(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>, Error> {
+    stemma_container::ops::edit_bytes(file, edit, limits).map(|e| e.bytes)
+}
+
+#[test]
+fn attack_zlib_bombs_stop_at_the_named_limit() {
+    let bomb = zlib(&vec![b'a'; 40 * 1024 * 1024]);
+    let mut ztxt = b"comment\0\0".to_vec();
+    ztxt.extend_from_slice(&bomb);
+    let mut itxt_record = b"stemma\0\x01\0\0\0".to_vec();
+    itxt_record.extend_from_slice(&bomb);
+    for (attack, chunk) in [
+        ("zTXt bomb", png_chunk(b"zTXt", &ztxt)),
+        (
+            "compressed iTXt record bomb",
+            png_chunk(b"iTXt", &itxt_record),
+        ),
+    ] {
+        let file = png_with(&[chunk]);
+        assert_eq!(
+            category(&scan_of(&file, &Limits::DEFAULT)),
+            "limit:max_text_decompressed",
+            "{attack}"
+        );
+    }
+    // Many small text chunks under the one-chunk limit still stop at the file's total.
+    let small = zlib(&vec![b'b'; 3 * 1024 * 1024]);
+    let mut data = b"k\0\0".to_vec();
+    data.extend_from_slice(&small);
+    let file = png_with(&vec![png_chunk(b"zTXt", &data); 4]);
+    let limits = Limits {
+        max_total_text: 8 * 1024 * 1024,
+        ..Limits::DEFAULT
+    };
+    assert_eq!(
+        category(&scan_of(&file, &limits)),
+        "limit:max_total_text",
+        "total text"
+    );
+}
+
+#[test]
+fn attack_xml_entities_and_deep_nesting_in_png_xmp() {
+    let deep = format!(
+        "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">{}{}</x:xmpmeta>",
+        "<a>".repeat(100_000),
+        "</a>".repeat(100_000)
+    );
+    for (attack, packet, warning) in [
+        ("billion laughs", LAUGHS, "DOCTYPE"),
+        ("external entity", XXE, "DOCTYPE"),
+        ("deep nesting", deep.as_str(), "max_xml_depth"),
+    ] {
+        let file = png_with(&[png_chunk(
+            b"iTXt",
+            &stemma_container::png::encode_itxt(stemma_container::png::XMP_KEYWORD, packet, false),
+        )]);
+        // A PNG reader lists the packet as text and never expands it.
+        let meta = scan_of(&file, &Limits::DEFAULT).unwrap();
+        let listed = meta.text(stemma_container::png::XMP_KEYWORD).unwrap();
+        assert_eq!(listed.len(), packet.len(), "{attack}");
+        assert!(stemma_container::xmp::parse(packet, &Limits::DEFAULT)
+            .unwrap_err()
+            .to_string()
+            .contains(warning));
+        // Merging a record into it is refused, naming the reason; the file is not half-written.
+        let err = rewrite_of(
+            &file,
+            &Edit::set_record("{\"stemma\":\"1.0\",\"prompt\":{\"positive\":\"p\"}}".into()),
+            &Limits::DEFAULT,
+        );
+        let got = category(&err);
+        assert!(
+            got == "malformed" || got == "limit:max_xml_depth",
+            "{attack}: {got}"
+        );
+    }
+}
+
+#[test]
+fn attack_chunk_counts_stop_at_max_chunks_in_every_container() {
+    let limits = Limits {
+        max_chunks: 50,
+        ..Limits::DEFAULT
+    };
+    let png = png_with(&vec![png_chunk(b"tEXt", b"k\0v"); 100]);
+    let plain_jpeg = encode(ImageFormat::Jpeg);
+    let mut jpeg = plain_jpeg[..2].to_vec();
+    for _ in 0..100 {
+        jpeg.extend_from_slice(&[0xFF, 0xFE, 0x00, 0x03, b'c']);
+    }
+    jpeg.extend_from_slice(&plain_jpeg[2..]);
+    let webp = {
+        let plain = encode(ImageFormat::WebP);
+        let mut body = plain[12..].to_vec();
+        for _ in 0..100 {
+            body.extend_from_slice(b"JUNK\x02\x00\x00\x00ab");
+        }
+        let mut out = b"RIFF".to_vec();
+        out.extend_from_slice(&((body.len() + 4) as u32).to_le_bytes());
+        out.extend_from_slice(b"WEBP");
+        out.extend(body);
+        out
+    };
+    let gif = {
+        let plain = encode(ImageFormat::Gif);
+        let mut out = plain[..plain.len() - 1].to_vec();
+        for _ in 0..100 {
+            out.extend_from_slice(&[0x21, 0xFE, 0x01, b'c', 0x00]);
+        }
+        out.push(0x3B);
+        out
+    };
+    for (attack, file) in [("png", png), ("jpeg", jpeg), ("webp", webp), ("gif", gif)] {
+        assert_eq!(
+            category(&scan_of(&file, &limits)),
+            "limit:max_chunks",
+            "{attack} scan"
+        );
+        assert_eq!(
+            category(&rewrite_of(&file, &Edit::strip(StripProfile::All), &limits)),
+            "limit:max_chunks",
+            "{attack} rewrite"
+        );
+    }
+}
+
+#[test]
+fn attack_huge_and_lying_lengths() {
+    let png = encode(ImageFormat::Png);
+    let mut png_over = png[..33].to_vec();
+    png_over.extend_from_slice(&0x8000_0000u32.to_be_bytes());
+    png_over.extend_from_slice(b"tEXt");
+    let mut png_past_end = png[..33].to_vec();
+    png_past_end.extend_from_slice(&0x7FFF_FFFFu32.to_be_bytes());
+    png_past_end.extend_from_slice(b"tEXtkeyword");
+    let jpeg = encode(ImageFormat::Jpeg);
+    let mut jpeg_long = jpeg[..2].to_vec();
+    jpeg_long.extend_from_slice(&[0xFF, 0xE1, 0xFF, 0xFF, b'E', b'x']);
+    let webp = encode(ImageFormat::WebP);
+    let mut riff_chunk = webp.clone();
+    riff_chunk.extend_from_slice(b"EXIF\xFF\xFF\xFF\xFFabc");
+    let len = (riff_chunk.len() - 8) as u32;
+    riff_chunk[4..8].copy_from_slice(&len.to_le_bytes());
+    let mut riff_header = webp.clone();
+    riff_header[4..8].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    let bmff = |size: &[u8]| {
+        let mut b = plain_box(b"ftyp", b"avifmif1");
+        b.extend_from_slice(size);
+        b.extend_from_slice(b"meta\0\0\0\0");
+        b
+    };
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        (
+            "PNG chunk length over 2^31-1",
+            png_over,
+            "malformed",
+            "malformed",
+        ),
+        (
+            "PNG chunk length past the end",
+            png_past_end,
+            "truncated",
+            "truncated",
+        ),
+        (
+            "JPEG segment length past the end",
+            jpeg_long,
+            "truncated",
+            "truncated",
+        ),
+        (
+            "RIFF chunk size 4 GiB",
+            riff_chunk,
+            "truncated",
+            "truncated",
+        ),
+        ("RIFF header size lies", riff_header, "ok", "damaged"),
+        (
+            "ISOBMFF box size past the end",
+            bmff(&0xFFFF_FF00u32.to_be_bytes()),
+            "malformed",
+            "malformed",
+        ),
+        (
+            "ISOBMFF 64-bit box size 2^63",
+            bmff(&[
+                0, 0, 0, 1, b'm', b'e', b't', b'a', 0x80, 0, 0, 0, 0, 0, 0, 0,
+            ]),
+            "malformed",
+            "malformed",
+        ),
+        (
+            "ISOBMFF box size below its header",
+            bmff(&[0, 0, 0, 4]),
+            "malformed",
+            "malformed",
+        ),
+    ];
+    for (attack, file, on_read, on_write) in cases {
+        assert_eq!(
+            category(&scan_of(&file, &Limits::DEFAULT)),
+            on_read,
+            "{attack}: read"
+        );
+        let write = rewrite_of(&file, &Edit::strip(StripProfile::All), &Limits::DEFAULT);
+        let got = category(&write);
+        assert!(
+            got == on_write || (on_write == "malformed" && got.starts_with("other")),
+            "{attack}: write gave {got}"
+        );
+    }
+}
+
+#[test]
+fn attack_metadata_chunk_over_its_limit() {
+    let limits = Limits {
+        max_metadata_chunk: 1024,
+        ..Limits::DEFAULT
+    };
+    let file = png_with(&[png_chunk(
+        b"tEXt",
+        &[b"k\0".as_slice(), &[b'x'; 4096]].concat(),
+    )]);
+    assert_eq!(
+        category(&scan_of(&file, &limits)),
+        "limit:max_metadata_chunk"
+    );
+}
+
+#[test]
+fn attack_exif_offset_loops_end_with_an_error() {
+    // IFD0 at 8 whose next-IFD offset is 8 again, and whose Exif pointer is 8 too.
+    let mut tiff = b"MM\0\x2a\0\0\0\x08".to_vec();
+    tiff.extend_from_slice(&[0, 2]);
+    tiff.extend_from_slice(&[0x01, 0x0E, 0, 2, 0, 0, 0, 4, b'a', b'b', b'c', 0]);
+    tiff.extend_from_slice(&[0x87, 0x69, 0, 4, 0, 0, 0, 1, 0, 0, 0, 8]);
+    tiff.extend_from_slice(&[0, 0, 0, 8]);
+    // The block itself is read (the loop is cut at the first revisit) and never hangs.
+    let entries = stemma_container::exif::entries(&tiff, false).unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    // IFD0 pointing into the header is refused outright.
+    let mut bad = tiff.clone();
+    bad[7] = 4;
+    assert!(matches!(
+        stemma_container::exif::entries(&bad, false),
+        Err(Error::Malformed { .. })
+    ));
+    // In a file, the loop is a warning, not a failure.
+    let jpeg = encode(ImageFormat::Jpeg);
+    let mut payload = stemma_container::exif::EXIF_PREFIX.to_vec();
+    payload.extend_from_slice(&bad);
+    let mut file = jpeg[..2].to_vec();
+    file.extend_from_slice(&[0xFF, 0xE1]);
+    file.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+    file.extend_from_slice(&payload);
+    file.extend_from_slice(&jpeg[2..]);
+    let meta = scan_of(&file, &Limits::DEFAULT).unwrap();
+    assert!(!meta.warnings.is_empty());
+}

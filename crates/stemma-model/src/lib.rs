@@ -24,7 +24,7 @@ pub use error::{Error, Result};
 pub use ids::{ContentId, SHA256_PREFIX};
 pub use patch::{apply_merge_patch, merge_patch_diff};
 pub use record::*;
-pub use schema::{record_schema, validate_record_json};
+pub use schema::{is_rfc3339_date_time, record_schema, validate_record_json};
 
 /// Parse a record from JSON text, checking that its major version is one this crate implements.
 pub fn parse_record(text: &str) -> Result<Record> {

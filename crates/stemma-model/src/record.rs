@@ -59,6 +59,7 @@ pub struct Record {
     pub frames: Vec<Frame>,
     /// When the image was made, RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
     pub created: Option<String>,
     /// Namespaced extensions: keys are reverse-DNS names (`org.example.tool`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

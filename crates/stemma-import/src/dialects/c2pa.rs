@@ -454,6 +454,7 @@ impl Importer for C2pa {
             .find(|a| a.get("action").and_then(Value::as_str) == Some("c2pa.created"))
             .and_then(|a| a.get("when"))
             .and_then(Value::as_str)
+            .filter(|w| stemma_model::is_rfc3339_date_time(w))
             .map(str::to_string);
         record.settings = Some(Settings {
             format: Some("c2pa-actions".into()),
