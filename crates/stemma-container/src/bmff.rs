@@ -1,7 +1,9 @@
 //! AVIF and HEIF (ISO BMFF), read-only.
 //!
-//! Data id (specification §5.2): SHA-256 over the data of every item whose type is not `Exif`, `mime` or `uri `
-//! (the coded image items), item by item in `iloc` order, each item's extents concatenated in order.
+//! Data id (specification §5.3): for every item whose type is not `Exif`, `mime` or `uri ` (the coded image items),
+//! item by item in `iloc` order: the complete bytes (header and payload) of every property box associated with the
+//! item in `ipma`, in association order, then the item's extents concatenated in order. Properties (`ispe`, `av1C`,
+//! `colr`, `pixi`, `irot`, …) decide how the coded bytes become pixels, so they belong to the image data.
 //!
 //! Reading walks the top-level boxes with a count limit (and descends only into `meta`, `iinf` and
 //! `iprp`/`ipco`, so nesting is bounded), reads the `meta` box (`pitm`, `iinf`/`infe`,
@@ -159,6 +161,10 @@ struct MetaInfo {
     items: Vec<Item>,
     idat: Option<(u64, u64)>,
     size: Option<(u32, u32)>,
+    /// Byte ranges (whole box) of the `ipco` children, in order: property index 1 is the first.
+    properties: Vec<(u64, u64)>,
+    /// `ipma`: item id → 1-based property indices, in association order.
+    associations: Vec<(u32, Vec<u16>)>,
 }
 
 fn parse_meta(source: &dyn Source, meta: &BoxRef, limits: &Limits) -> Result<MetaInfo> {
@@ -237,6 +243,7 @@ fn parse_meta(source: &dyn Source, meta: &BoxRef, limits: &Limits) -> Result<Met
                     .filter(|x| &x.kind == b"ipco")
                 {
                     for p in boxes_in(source, ipco.payload, ipco.end, limits)? {
+                        info.properties.push((p.start, p.end));
                         if &p.kind == b"ispe" && info.size.is_none() {
                             let d = read_box(&p)?;
                             let mut c = Cur { d: &d, at: 4 };
@@ -244,11 +251,45 @@ fn parse_meta(source: &dyn Source, meta: &BoxRef, limits: &Limits) -> Result<Met
                         }
                     }
                 }
+                for ipma in boxes_in(source, b.payload, b.end, limits)?
+                    .iter()
+                    .filter(|x| &x.kind == b"ipma")
+                {
+                    parse_ipma(&read_box(ipma)?, &mut info, limits)?;
+                }
             }
             _ => {}
         }
     }
     Ok(info)
+}
+
+/// `ipma` (ISO/IEC 23008-12 §9.3): per item, its property associations; the 15- or 7-bit index of each, without
+/// the `essential` bit.
+fn parse_ipma(data: &[u8], info: &mut MetaInfo, limits: &Limits) -> Result<()> {
+    let mut c = Cur { d: data, at: 0 };
+    let version = c.u8()?;
+    let flags = c.take(3)?[2];
+    let count = c.u32()?;
+    for n in 0..count {
+        limits.check_chunk_count(u64::from(n), "ipma entry", c.at as u64)?;
+        let item = if version < 1 {
+            u32::from(c.u16()?)
+        } else {
+            c.u32()?
+        };
+        let associations = c.u8()?;
+        let mut indices = Vec::with_capacity(usize::from(associations));
+        for _ in 0..associations {
+            indices.push(if flags & 1 == 1 {
+                c.u16()? & 0x7FFF
+            } else {
+                u16::from(c.u8()? & 0x7F)
+            });
+        }
+        info.associations.push((item, indices));
+    }
+    Ok(())
 }
 
 fn parse_iloc(data: &[u8], info: &mut MetaInfo) -> Result<()> {
@@ -444,6 +485,22 @@ impl ContainerHandler for BmffHandler {
         for item in &info.items {
             if matches!(&item.kind, b"Exif" | b"mime" | b"uri ") {
                 continue;
+            }
+            let indices = info
+                .associations
+                .iter()
+                .filter(|(id, _)| *id == item.id)
+                .flat_map(|(_, list)| list.iter().copied());
+            for index in indices.filter(|&i| i > 0) {
+                let &(start, end) =
+                    info.properties.get(usize::from(index) - 1).ok_or_else(|| {
+                        malformed(format!("ipma names property {index}, ipco has fewer"), 0)
+                    })?;
+                hasher.update(read_exact(
+                    source,
+                    start,
+                    usize::try_from(end - start).unwrap_or(usize::MAX),
+                )?);
             }
             hasher.update(item_data(source, &info, item, limits.max_edit_file)?);
         }

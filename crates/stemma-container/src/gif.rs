@@ -1,8 +1,12 @@
 //! GIF87a/GIF89a, at block level.
 //!
-//! Data id (specification §5.2): SHA-256 over every byte of the file up to and including the trailer `3B`, except
-//! Comment (`21 FE`), Application (`21 FF`) and Plain Text (`21 01`) extensions, each left out whole (introducer,
-//! label and all sub-blocks). Data after the trailer is left out.
+//! Data id (specification §5.3): SHA-256 over every byte of the file up to and including the trailer `3B`, with the
+//! signature hashed as `GIF89a` whatever the version, except Comment (`21 FE`) and Application (`21 FF`)
+//! extensions, each left out whole (introducer, label and all sub-blocks). Plain Text extensions (`21 01`) are drawn
+//! content and stay in. Data after the trailer is left out.
+//!
+//! A GIF87a file has no extensions; when stemma adds its XMP extension the header becomes `GIF89a`, noted by the
+//! marker `stemma:gif="87a"` so that removing the record gives back the `GIF87a` file byte for byte.
 //!
 //! The record lives in stemma's description inside an XMP Application Extension (`XMP DataXMP`, raw packet plus
 //! the 258-byte magic trailer), written just before the trailer.
@@ -274,7 +278,11 @@ impl ContainerHandler for GifHandler {
         let parsed = parse(file, limits)?;
         let mut hasher = Sha256::new();
         for b in &parsed.blocks {
-            if !matches!(b.kind, Kind::Comment | Kind::Application | Kind::PlainText) {
+            if b.kind == Kind::Header {
+                // The version does not change the picture; a writer may raise 87a to 89a.
+                hasher.update(b"GIF89a");
+                hasher.update(&file[b.start + 6..b.end]);
+            } else if !matches!(b.kind, Kind::Comment | Kind::Application) {
                 hasher.update(&file[b.start..b.end]);
             }
         }
@@ -419,10 +427,19 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
         !matches!(edit.record, RecordChange::Keep),
         limits,
     )?;
+    let was_87a = existing
+        .as_deref()
+        .and_then(|p| xmp::marker(p, "gif", limits))
+        .is_some_and(|v| v == "87a");
     let new_packet = match &edit.record {
         RecordChange::Set(json) => {
             let source = if strip_all { None } else { existing.as_deref() };
-            Some(plan_xmp(source, json, edit, &[], None, limits)?.standard)
+            let markers: Vec<(&str, String)> = if file.starts_with(b"GIF87a") {
+                vec![("gif", "87a".to_string())]
+            } else {
+                Vec::new()
+            };
+            Some(plan_xmp(source, json, edit, &markers, None, limits)?.standard)
         }
         _ => None,
     };
@@ -458,12 +475,85 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
         }
     }
     out.extend_from_slice(file.get(parsed.end..).unwrap_or(&[]));
+    set_version(&mut out, was_87a, limits)?;
     Ok(out)
+}
+
+/// GIF87a has no extensions: a file that has any is written as GIF89a; one that stemma raised from 87a and that no
+/// longer has any goes back to GIF87a.
+fn set_version(out: &mut [u8], was_87a: bool, limits: &Limits) -> Result<()> {
+    let has_extension = parse(out, limits)?
+        .blocks
+        .iter()
+        .any(|b| !matches!(b.kind, Kind::Header | Kind::Image | Kind::Trailer));
+    if has_extension && out.starts_with(b"GIF87a") {
+        out[3..6].copy_from_slice(b"89a");
+    } else if !has_extension && was_87a && out.starts_with(b"GIF89a") {
+        out[3..6].copy_from_slice(b"87a");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 1×1 GIF87a: header, screen 1×1 with a 2-colour table, one image, trailer.
+    fn gif87a() -> Vec<u8> {
+        let mut f = b"GIF87a\x01\x00\x01\x00\x80\x00\x00".to_vec();
+        f.extend_from_slice(&[0, 0, 0, 255, 255, 255]);
+        f.extend_from_slice(&[0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 0x44, 0x01, 0, 0x3B]);
+        f
+    }
+
+    #[test]
+    fn a_gif87a_gaining_a_record_becomes_gif89a_and_comes_back() {
+        let original = gif87a();
+        let limits = Limits::default();
+        parse(&original, &limits).unwrap();
+        let stamped = apply_edit(
+            &original,
+            &Edit::set_record(r#"{"stemma":"1.0"}"#.into()),
+            &limits,
+        )
+        .unwrap();
+        assert!(stamped.starts_with(b"GIF89a"));
+        let handler = GifHandler;
+        assert_eq!(
+            handler.data_id(&stamped, &limits).unwrap(),
+            handler.data_id(&original, &limits).unwrap()
+        );
+        let removed = apply_edit(
+            &stamped,
+            &Edit {
+                record: RecordChange::Remove,
+                ..Edit::default()
+            },
+            &limits,
+        )
+        .unwrap();
+        assert_eq!(removed, original);
+    }
+
+    #[test]
+    fn plain_text_is_drawn_content_and_stays_in_the_data_id() {
+        let limits = Limits::default();
+        let mut with_text = gif87a();
+        with_text[3..6].copy_from_slice(b"89a");
+        let at = with_text.len() - 1;
+        let plain_text = [
+            0x21, 0x01, 12, 0, 0, 0, 0, 1, 0, 1, 0, 1, 1, 0, 1, 1, b'A', 0,
+        ];
+        with_text.splice(at..at, plain_text);
+        let mut other_text = with_text.clone();
+        let a = other_text.iter().rposition(|&b| b == b'A').unwrap();
+        other_text[a] = b'B';
+        let handler = GifHandler;
+        assert_ne!(
+            handler.data_id(&with_text, &limits).unwrap(),
+            handler.data_id(&other_text, &limits).unwrap()
+        );
+    }
 
     #[test]
     fn magic_trailer_is_258_bytes_and_walks_to_the_terminator() {

@@ -1,8 +1,9 @@
 //! JPEG, at segment level.
 //!
-//! Data id (specification §5.2): SHA-256 over, in file order, the bytes of SOI, of every marker segment except
+//! Data id (specification §5.3): SHA-256 over, in file order, the bytes of SOI, of every marker segment except
 //! APP0–APP15 and COM (marker, length and payload, with any fill bytes before the marker), of every entropy-coded
-//! data run, of every RST marker, and of EOI. Data after EOI is left out.
+//! data run, of every RST marker, and of EOI. Data after EOI is left out. An Adobe APP14 segment (payload starting
+//! `Adobe`) stays in: its colour transform flag decides whether the samples are YCbCr/YCCK or RGB/CMYK.
 //!
 //! Reading walks the marker segments up to the first SOS and reads only APPn, COM and SOFn payloads; entropy
 //! data is never read. Editing parses the whole file (entropy data is skipped by scanning for markers, honouring
@@ -90,6 +91,11 @@ pub struct Seg {
     /// Offset of the marker's `FF` (equal to `start` without fill bytes).
     pub marker_at: usize,
     pub end: usize,
+}
+
+/// True for an Adobe APP14 segment, which carries the colour transform and so belongs to the image data.
+fn is_adobe_app14(s: &Seg, file: &[u8]) -> bool {
+    s.marker == 0xEE && s.payload(file).starts_with(b"Adobe")
 }
 
 impl Seg {
@@ -354,7 +360,7 @@ impl ContainerHandler for JpegHandler {
         let parsed = parse(file, limits)?;
         let mut hasher = Sha256::new();
         for s in &parsed.segs {
-            if matches!(s.marker, 0xE0..=0xEF | COM) {
+            if matches!(s.marker, 0xE0..=0xEF | COM) && !is_adobe_app14(s, file) {
                 continue;
             }
             hasher.update(&file[s.start..s.end]);

@@ -97,6 +97,19 @@ impl Value {
 }
 
 impl Metadata {
+    /// The values at `origin` / `key` as bytes (text as UTF-8): the candidates a `raw` reference of the record
+    /// (specification §3.4.1) is expanded from. `key` None matches entries of any key.
+    pub fn raw_values(&self, origin: &str, key: Option<&str>) -> Vec<Vec<u8>> {
+        self.entries
+            .iter()
+            .filter(|e| e.origin == origin && key.is_none_or(|k| e.key == k))
+            .map(|e| match &e.value {
+                Value::Text(t) => t.as_bytes().to_vec(),
+                Value::Bytes(b) => b.clone(),
+            })
+            .collect()
+    }
+
     /// The first entry with this key (any origin).
     pub fn text(&self, key: &str) -> Option<&str> {
         self.entries

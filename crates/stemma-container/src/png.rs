@@ -24,8 +24,6 @@ use crate::xmp;
 pub const RECORD_KEYWORD: &str = "stemma";
 /// The keyword of the XMP iTXt chunk.
 pub const XMP_KEYWORD: &str = "XML:com.adobe.xmp";
-/// Records larger than this are written compressed (specification §4.1).
-pub const COMPRESS_RECORD_ABOVE: usize = 1024 * 1024;
 
 /// The largest chunk length the PNG specification allows (2^31 − 1).
 const MAX_CHUNK_LEN: u64 = 0x7FFF_FFFF;
@@ -718,13 +716,11 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
         limits,
     )?;
     let new_record = match &edit.record {
-        RecordChange::Set(json) => {
-            let compress = json.len() > COMPRESS_RECORD_ABOVE;
-            Some(encode_chunk(
-                ITXT,
-                &encode_itxt(RECORD_KEYWORD, json, compress),
-            ))
-        }
+        // Never compressed (specification §4.1): Exiv2 and Pillow refuse large compressed text.
+        RecordChange::Set(json) => Some(encode_chunk(
+            ITXT,
+            &encode_itxt(RECORD_KEYWORD, json, false),
+        )),
         RecordChange::Keep | RecordChange::Remove => None,
     };
     // XMP mirrors and the A1111 text that go with a new record.

@@ -1,8 +1,10 @@
 //! WebP (RIFF), simple (`VP8 `/`VP8L`) and extended (`VP8X`, animated `ANIM`/`ANMF`).
 //!
-//! Data id (specification §5.2): SHA-256 over the `VP8 `, `VP8L`, `ALPH`, `ANIM` and `ANMF` chunks, in file
-//! order, each as stored (fourcc, size, payload and padding byte). The RIFF header, `VP8X`, `ICCP`, metadata and
-//! unknown chunks are left out.
+//! Data id (specification §5.3): SHA-256 over the canvas width and height (u32 big-endian each: from `VP8X` when
+//! present, else from the bitstream), then the `VP8 `, `VP8L`, `ALPH`, `ANIM` and `ANMF` chunks, in file order,
+//! each as stored (fourcc, size, payload and padding byte). The RIFF header, `VP8X` itself, `ICCP`, metadata and
+//! unknown chunks are left out: adding metadata to a simple file (which adds a `VP8X` with the bitstream's size)
+//! keeps the id, while a different canvas gives another.
 //!
 //! The record lives in stemma's description inside the `XMP ` chunk. Adding metadata to a simple file turns it
 //! into the extended form (a `VP8X` chunk with the canvas size from the bitstream); stemma's description then
@@ -128,6 +130,19 @@ pub fn parse(file: &[u8], limits: &Limits) -> Result<Parsed> {
     })
 }
 
+/// The canvas size: from `VP8X` (24-bit width − 1, height − 1) when present, else from the first bitstream.
+fn canvas_size(file: &[u8], parsed: &Parsed) -> Option<(u32, u32)> {
+    if let Some(v) = parsed.chunks.iter().find(|c| &c.fourcc == b"VP8X") {
+        let p = v.payload(file);
+        return (p.len() >= 10).then(|| (1 + u24(&p[4..7]), 1 + u24(&p[7..10])));
+    }
+    parsed
+        .chunks
+        .iter()
+        .find_map(|c| bitstream_size(&c.fourcc, c.payload(file)))
+        .map(|(w, h, _)| (w, h))
+}
+
 /// Width and height from a `VP8 ` or `VP8L` payload.
 pub fn bitstream_size(fourcc: &[u8; 4], p: &[u8]) -> Option<(u32, u32, bool)> {
     match fourcc {
@@ -204,6 +219,10 @@ impl ContainerHandler for WebpHandler {
     fn data_id(&self, file: &[u8], limits: &Limits) -> Result<ContentId> {
         let parsed = parse(file, limits)?;
         let mut hasher = Sha256::new();
+        let (width, height) = canvas_size(file, &parsed)
+            .ok_or_else(|| malformed("no canvas size (no VP8X, VP8 or VP8L chunk)", 12))?;
+        hasher.update(width.to_be_bytes());
+        hasher.update(height.to_be_bytes());
         for c in &parsed.chunks {
             if IMAGE_CHUNKS.contains(&&c.fourcc) {
                 hasher.update(&file[c.start..c.end]);

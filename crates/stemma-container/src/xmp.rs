@@ -20,8 +20,22 @@ use quick_xml::NsReader;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 
-/// The stemma XMP namespace.
-pub const STEMMA_NS: &str = "https://stemma.invalid/ns/1.0/";
+/// The stemma XMP namespace: a w3id.org permanent identifier, fixed for all of 1.x (specification §4.2).
+pub const STEMMA_NS: &str = "https://w3id.org/stemma/ns/1.0/";
+/// The namespace pre-publication drafts wrote, before the permanent identifier was chosen. Readers accept it so
+/// that files already written keep their record; writers replace it by [`STEMMA_NS`] whenever they rewrite
+/// stemma's description. (A reserved `.invalid` name: it never resolves, and is never written again.)
+pub const DRAFT_STEMMA_NS: &str = "https://stemma.invalid/ns/1.0/";
+
+/// True for the stemma namespace, current or draft.
+pub fn is_stemma_ns(ns: &str) -> bool {
+    ns == STEMMA_NS || ns == DRAFT_STEMMA_NS
+}
+
+/// The namespace as properties report it: the draft stemma namespace reads as the current one.
+fn reported_ns(ns: &str) -> String {
+    if is_stemma_ns(ns) { STEMMA_NS } else { ns }.to_string()
+}
 /// The RDF namespace.
 pub const RDF_NS: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
 /// The namespace of `x:xmpmeta`.
@@ -215,8 +229,8 @@ pub fn parse(packet: &str, limits: &Limits) -> Result<XmpDoc> {
                         )
                         .into_owned();
                         doc.properties.push(XmpProperty {
-                            ns: ns.clone(),
-                            prefix: prefix_for(ns, &prefix),
+                            ns: reported_ns(ns),
+                            prefix: prefix_for(&reported_ns(ns), &prefix),
                             name: local.clone(),
                             values: Vec::new(),
                             in_stemma: stemma_desc_start.is_some(),
@@ -307,9 +321,9 @@ pub fn parse(packet: &str, limits: &Limits) -> Result<XmpDoc> {
 }
 
 fn declares_stemma(e: &BytesStart) -> bool {
-    e.attributes()
-        .flatten()
-        .any(|a| a.key.as_ref().starts_with(b"xmlns") && a.value.as_ref() == STEMMA_NS.as_bytes())
+    e.attributes().flatten().any(|a| {
+        a.key.as_ref().starts_with(b"xmlns") && is_stemma_ns(&String::from_utf8_lossy(&a.value))
+    })
 }
 
 /// An open element during parsing.
@@ -374,6 +388,7 @@ fn attribute_property(
         .unescape_value()
         .map_err(|e| xmp_error(e.to_string(), offset as u64))?;
     let prefix = String::from_utf8_lossy(key.prefix().map(|p| p.into_inner()).unwrap_or(b""));
+    let ns = reported_ns(&ns);
     doc.properties.push(XmpProperty {
         prefix: prefix_for(&ns, &prefix),
         ns,
@@ -503,7 +518,7 @@ fn markers_of(description: &str, limits: &Limits) -> Result<Vec<(String, String)
     if let Ok((_, Event::Start(e) | Event::Empty(e))) = reader.read_resolved_event() {
         for attr in e.attributes().flatten() {
             let (ns, local) = reader.resolve_attribute(attr.key);
-            if resolved_ns(&ns).as_deref() == Some(STEMMA_NS) {
+            if resolved_ns(&ns).as_deref().is_some_and(is_stemma_ns) {
                 let v = attr
                     .unescape_value()
                     .map(Cow::into_owned)
@@ -595,11 +610,11 @@ pub fn merge(
 }
 
 /// Marker attributes stemma understands.
-pub const KNOWN_MARKERS: &[&str] = &["packet", "webp", "exif", "extended"];
+pub const KNOWN_MARKERS: &[&str] = &["packet", "webp", "exif", "extended", "gif"];
 
 /// Markers that describe the file before the FIRST stamp and are kept when the record is replaced; the others
 /// (`exif="new"`, `extended="<GUID>"`) describe what the current stamp wrote.
-const CARRIED_MARKERS: &[&str] = &["packet", "webp"];
+const CARRIED_MARKERS: &[&str] = &["packet", "webp", "gif"];
 
 /// Read a marker of stemma's description, if the packet has one.
 pub fn marker(packet: &str, name: &str, limits: &Limits) -> Option<String> {

@@ -33,8 +33,8 @@ fn jpeg_with_xmp(packet: &str) -> Vec<u8> {
     file
 }
 
-const LAUGHS: &str = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">]><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:stemma="https://stemma.invalid/ns/1.0/"><stemma:record>&lol2;</stemma:record></rdf:Description></rdf:RDF></x:xmpmeta>"#;
-const XXE: &str = r#"<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:stemma="https://stemma.invalid/ns/1.0/"><stemma:record>&xxe;</stemma:record></rdf:Description></rdf:RDF></x:xmpmeta>"#;
+const LAUGHS: &str = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">]><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:stemma="https://w3id.org/stemma/ns/1.0/"><stemma:record>&lol2;</stemma:record></rdf:Description></rdf:RDF></x:xmpmeta>"#;
+const XXE: &str = r#"<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:stemma="https://w3id.org/stemma/ns/1.0/"><stemma:record>&xxe;</stemma:record></rdf:Description></rdf:RDF></x:xmpmeta>"#;
 
 #[test]
 fn hostile_xmp_in_a_file_is_rejected_with_a_warning() {

@@ -16,6 +16,15 @@ pub enum Error {
     /// A content id is not of the form `sha256:<64 lower-case hex digits>`.
     #[error("invalid content id {0:?}: expected sha256:<64 lower-case hex digits>")]
     InvalidId(String),
+    /// A `raw` entry refers to a value in the file, but no value there has its SHA-256 (the file was edited since).
+    #[error(
+        "raw entry {origin} {key:?} refers to a value with {sha256} that the file no longer holds"
+    )]
+    MissingRaw {
+        origin: String,
+        key: String,
+        sha256: String,
+    },
 }
 
 /// Result with this crate's error.

@@ -16,15 +16,23 @@ mod canonical;
 mod error;
 mod ids;
 mod patch;
+mod raw_ref;
 mod record;
 mod schema;
+mod share;
+mod strict_json;
 
-pub use canonical::{canonical_json, settings_hash};
+pub use canonical::{canonical_json, make_ijson, settings_hash, to_ijson, IJSON_MAX_SAFE_INTEGER};
 pub use error::{Error, Result};
-pub use ids::{ContentId, SHA256_PREFIX};
+pub use ids::{id_scheme, is_computable_id, ContentId, ID_PATTERN, SHA256_PREFIX};
 pub use patch::{apply_merge_patch, merge_patch_diff};
+pub use raw_ref::expand_raw_references;
 pub use record::*;
-pub use schema::{is_rfc3339_date_time, record_schema, validate_record_json};
+pub use schema::{
+    is_rfc3339_date_time, record_schema, validate_record_json, EXT_KEY_PATTERN, SCHEMA_ID,
+};
+pub use share::{base_name, share_record, without_absolute_paths};
+pub use strict_json::{check_record_bytes, RecordTextError};
 
 /// Parse a record from JSON text, checking that its major version is one this crate implements.
 pub fn parse_record(text: &str) -> Result<Record> {
@@ -48,9 +56,12 @@ pub fn record_from_value(value: serde_json::Value) -> Result<Record> {
     Ok(serde_json::from_value(value)?)
 }
 
-/// The record as compact JSON (the form written into files).
+/// The record as compact JSON (the form written into files). The output is I-JSON (RFC 7493): integers beyond
+/// 2^53 − 1 anywhere in the record (also in `params` extras and extensions) are written as decimal strings.
 pub fn record_to_json(record: &Record) -> Result<String> {
-    Ok(serde_json::to_string(record)?)
+    let mut value = serde_json::to_value(record)?;
+    make_ijson(&mut value);
+    Ok(serde_json::to_string(&value)?)
 }
 
 #[cfg(test)]
@@ -74,6 +85,21 @@ mod tests {
         assert_eq!(
             record.params.unwrap().seed.as_deref(),
             Some("18446744073709551615")
+        );
+    }
+
+    #[test]
+    fn a_64_bit_seed_inside_verbatim_settings_is_written_as_a_string() {
+        let record = parse_record(
+            r#"{"stemma":"1.0","settings":{"format":"comfyui-api","data":{"3":{"inputs":{"seed":18446744073709551615,"steps":20}}}},"params":{"noise_seed":9007199254740993}}"#,
+        )
+        .unwrap();
+        let text = record_to_json(&record).unwrap();
+        assert!(text.contains(r#""seed":"18446744073709551615""#), "{text}");
+        assert!(text.contains(r#""steps":20"#), "{text}");
+        assert!(
+            text.contains(r#""noise_seed":"9007199254740993""#),
+            "{text}"
         );
     }
 

@@ -99,11 +99,11 @@ impl Record {
 pub struct ContentIds {
     /// `sha256:` hash of the canonical decoded pixels (lossless formats only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^sha256:[0-9a-f]{64}$"))]
+    #[schemars(regex(pattern = r"^[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"))]
     pub pixels: Option<String>,
     /// `sha256:` hash of the encoded image data with all metadata left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^sha256:[0-9a-f]{64}$"))]
+    #[schemars(regex(pattern = r"^[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"))]
     pub data: Option<String>,
     #[serde(flatten)]
     pub unknown: Map<String, Value>,
@@ -228,6 +228,7 @@ pub struct Params {
     pub height: Option<u64>,
     /// Denoising strength of img2img/inpaint (0..1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub denoise: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clip_skip: Option<u64>,
@@ -292,6 +293,7 @@ pub struct Hires {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub denoise: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<u64>,
@@ -307,12 +309,17 @@ pub struct Settings {
     /// What the settings are (`a1111-infotext`, `comfyui-api`, `disco-json`, `deforum-json`, `pytti-yaml`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
-    /// The settings document itself.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The settings document itself: a JSON value for JSON formats, a string for text formats. Written as I-JSON:
+    /// integers beyond 2^53 − 1 are written as decimal strings (§6.1).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::canonical::serialize_ijson"
+    )]
     pub data: Option<Value>,
     /// `sha256:` of the RFC 8785 canonical form of the settings document (§6.2).
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^sha256:[0-9a-f]{64}$"))]
+    #[schemars(regex(pattern = r"^[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"))]
     pub reference: Option<String>,
     /// Where the referenced settings can be found, relative to the image (a hint, not an identity).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -324,7 +331,8 @@ pub struct Settings {
 /// One piece of original metadata, kept verbatim.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RawEntry {
-    /// Where it was found: `png:tEXt`, `png:iTXt`, `exif:UserComment`, `xmp`, `filename`, `file:settings.txt`.
+    /// Where it was found (registry in specification §3.4): `png:tEXt`, `png:iTXt`, `exif`, `xmp`, `jpeg:COM`,
+    /// `gif:comment`, `filename`, `file:settings.txt`.
     pub origin: String,
     /// The key within that place (PNG keyword, EXIF tag name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -335,6 +343,11 @@ pub struct RawEntry {
     /// The value as bytes, base64 (standard alphabet, padded), when it is not text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base64: Option<String>,
+    /// `sha256:` of the value's bytes. An entry with `sha256` and neither `text` nor `base64` is a reference to a
+    /// value kept in the same file (origin, key): it is expanded into a copy when the record leaves the file (§3.4.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^sha256:[0-9a-f]{64}$"))]
+    pub sha256: Option<String>,
     /// True for the layer the record's fields were taken from.
     #[serde(default, skip_serializing_if = "is_false")]
     pub used: bool,
@@ -347,12 +360,13 @@ pub struct RawEntry {
 pub struct Parent {
     /// Content id of the parent (its pixel id where it has one, else its data id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^sha256:[0-9a-f]{64}$"))]
+    #[schemars(regex(pattern = r"^[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"))]
     pub id: Option<String>,
     /// How this image was made from the parent (see [`relation`]).
     pub relation: String,
-    /// For `interpolate`: the position between the two parents, 0 < t < 1.
+    /// For `interpolate`: the position between the two parents, 0 < t < 1, the same value on both edges.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub t: Option<f64>,
     /// A file name or path the parent was known by; a hint for humans and resolvers, never an identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -420,6 +434,7 @@ pub struct Run {
     pub id: String,
     /// `sha256:` of the run's settings document (same value as `settings.ref`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"))]
     pub settings: Option<String>,
     /// Index of this image in the run's output order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -432,11 +447,14 @@ pub struct Run {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Fork {
     /// `sha256:` of the base settings document.
+    #[schemars(regex(pattern = r"^[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"))]
     pub base: String,
     /// RFC 7396 merge patch that turns the base settings into this image's settings.
+    #[serde(serialize_with = "crate::canonical::serialize_ijson_value")]
     pub diff: Value,
     /// Content id of the image forked from, when there was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"))]
     pub from: Option<String>,
     #[serde(flatten)]
     pub unknown: Map<String, Value>,
@@ -454,11 +472,13 @@ pub struct Frame {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "de_seed"
     )]
+    #[schemars(regex(pattern = r"^-?[0-9]+$"))]
     pub seed: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<Parent>,
     /// Pixel id of the frame as it was before assembly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"))]
     pub pixels: Option<String>,
     /// The frame's number in the sequence it came from (differs from `index` when frames were missing).
     #[serde(default, skip_serializing_if = "Option::is_none")]

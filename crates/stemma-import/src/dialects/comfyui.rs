@@ -766,7 +766,7 @@ mod tests {
             .replace('<', "&lt;");
         let packet = format!(
             "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\
-             <rdf:Description rdf:about=\"\" xmlns:comfy=\"https://example.invalid/comfy/\" comfy:prompt=\"{escaped}\"/>\
+             <rdf:Description rdf:about=\"\" xmlns:comfy=\"https://example.org/comfy/\" comfy:prompt=\"{escaped}\"/>\
              </rdf:RDF></x:xmpmeta>"
         );
         let m = meta(vec![entry("xmp", "packet", &packet)]);
