@@ -30,8 +30,8 @@ pub struct Args {
     /// Show only a stored stemma record; do not import the generator's metadata on the fly.
     #[arg(long, conflicts_with = "deep")]
     no_import: bool,
-    /// Also look for metadata hidden in the pixels (stealth pnginfo) in files without other metadata; this decodes
-    /// those images.
+    /// Also decode lossless WebP files without other metadata to look for stealth pnginfo in their pixels (PNGs are
+    /// checked by default, from their first pixel rows only).
     #[arg(long)]
     deep: bool,
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use stemma_container::{
     ops, sidecar, Entry, Error as ContainerError, Format, Limits, Metadata, Value,
 };
-use stemma_import::{import, Evidence};
+use stemma_import::{import, probe_stealth_path, Evidence, StealthProbe};
 use stemma_legacy::filename::Confidence;
 use stemma_legacy::{recognise_filename, Tool};
 use stemma_model::{parse_record, Record};
@@ -103,12 +103,23 @@ pub fn view_file(path: &Path, limits: &Limits, depth: Depth) -> Result<FileView>
             warnings,
         });
     }
-    let file = if depth == Depth::Deep {
+    let mut file = if depth == Depth::Deep {
         std::fs::read(path).ok()
     } else {
         None
     };
     let mut view = imported_view(path, metadata, file.as_deref(), warnings);
+    if view.record.is_none() && file.is_none() && stealth_signature(path, &mut view, limits) {
+        // The first pixel rows hold a stealth pnginfo signature: read the file so the stealth importer decodes it.
+        file = std::fs::read(path).ok();
+        let metadata = std::mem::take(&mut view.metadata);
+        view = imported_view(
+            path,
+            metadata,
+            file.as_deref(),
+            std::mem::take(&mut view.warnings),
+        );
+    }
     if view.record.is_none() {
         // A1111's "save text file" option writes the infotext beside the image as `<stem>.txt`.
         if let Some(entry) = text_sidecar_entry(path) {
@@ -134,6 +145,21 @@ pub fn view_file(path: &Path, limits: &Limits, depth: Depth) -> Result<FileView>
         }
     }
     Ok(view)
+}
+
+/// Whether a PNG without other metadata has a stealth pnginfo signature in its first pixels (a few rows are
+/// decoded, never the whole image; lossless WebP needs a full decode and is left to `--deep`).
+fn stealth_signature(path: &Path, view: &mut FileView, limits: &Limits) -> bool {
+    if view.metadata.format != Format::Png {
+        return false;
+    }
+    match probe_stealth_path(path, limits) {
+        Ok(probe) => probe == StealthProbe::Signature,
+        Err(e) => {
+            view.warnings.push(e.to_string());
+            false
+        }
+    }
 }
 
 fn sidecar_view(

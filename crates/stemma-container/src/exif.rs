@@ -26,6 +26,8 @@ pub const TEXT_TAGS: &[(u16, &str)] = &[
     (0x013B, "Artist"),
     (0x8298, "Copyright"),
     (0x9003, "DateTimeOriginal"),
+    // DreamStudio keeps its whole generation request here (Z85 text, generators.md §12).
+    (0x9213, "ImageHistory"),
     (0x9286, "UserComment"),
     (0x927C, "MakerNote"),
     (0x9C9B, "XPTitle"),

@@ -9,6 +9,7 @@ mod error;
 mod evidence;
 mod table;
 
+pub use dialects::stealth_probe::{probe_stealth, probe_stealth_path, StealthProbe};
 pub use dialects::IMPORTERS;
 pub use error::{Error, Result};
 pub use evidence::Evidence;

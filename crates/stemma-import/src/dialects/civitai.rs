@@ -2,15 +2,21 @@
 //! graph with a `resource-stack` node and an `extraMetadata` JSON *string* (`prompt`, `negativePrompt`,
 //! `cfgScale`, `steps`, `seed`, `sampler`, `workflowId`, `resources`). Civitai's A1111-backend images
 //! (`Civitai resources:` in infotext) are read by the A1111 importer.
+//!
+//! A Civitai download that kept only the site's job marker (IFD0 `Software` = the job UUID, `Artist` = `ai`; Civitai's
+//! own `isMadeOnSite()`) and no recipe is still recognised as Civitai's, weakly, with nothing but the generator
+//! filled in (generators.md §12, "Civitai, stripped").
 
 use serde_json::Value;
 use stemma_container::Entry;
 use stemma_model::{ModelRef, Settings};
 
+use super::a1111::made_on_civitai;
 use super::helpers::{
     graph, json_f64, json_seed, json_text, json_u64, new_record, parse_json_lenient, put_extra,
     raw_entries,
 };
+use super::infotext::looks_like_infotext;
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result};
 
 /// The Civitai (ComfyUI backend) importer.
@@ -27,6 +33,35 @@ fn find<'a>(evidence: &Evidence<'a>) -> Option<(&'a Entry, Value)> {
         let v = parse_json_lenient(t)?;
         (v.get("extraMetadata").is_some() || v.get("resource-stack").is_some()).then_some((e, v))
     })
+}
+
+/// The job marker and no text another importer reads (infotext or JSON): the A1111 backend's infotext, with the
+/// same marker, stays the A1111 importer's.
+fn marker_only(evidence: &Evidence) -> bool {
+    made_on_civitai(evidence)
+        && !evidence.entries().any(|e| {
+            e.value.as_text().is_some_and(|t| {
+                let t = t.trim_matches('\0').trim();
+                looks_like_infotext(t) || parse_json_lenient(t).is_some_and(|v| v.is_object())
+            })
+        })
+}
+
+/// A record that says only "made on Civitai": the marker carries no recipe, so nothing else is filled in.
+fn import_marker(evidence: &Evidence) -> Imported {
+    let mut record = new_record("civitai", None, ID);
+    record.raw = raw_entries(
+        evidence,
+        |e| e.origin == "exif" && (e.key == "Software" || e.key == "Artist"),
+        |_| false,
+    );
+    Imported {
+        dialect: ID,
+        record,
+        warnings: vec![
+            "only Civitai's on-site job marker (Software = job id, Artist = ai); no recipe".into(),
+        ],
+    }
 }
 
 fn import(evidence: &Evidence, entry: &Entry, doc: &Value) -> Imported {
@@ -116,12 +151,19 @@ impl Importer for Civitai {
         "Civitai on-site generator, ComfyUI backend (A1111 backend: see a1111)"
     }
     fn detection_rule(&self) -> &'static str {
-        "JSON with `extraMetadata` or a `resource-stack` node (Exif UserComment or any text entry)"
+        "JSON with `extraMetadata` or a `resource-stack` node (Exif UserComment or any text entry); weak: only the on-site marker Exif `Software` = job UUID + `Artist` = `ai`"
     }
     fn detect(&self, evidence: &Evidence) -> Confidence {
-        Confidence::when(find(evidence).is_some(), Confidence::Strong)
+        if find(evidence).is_some() {
+            Confidence::Strong
+        } else {
+            Confidence::when(marker_only(evidence), Confidence::Weak)
+        }
     }
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
+        if find(evidence).is_none() && marker_only(evidence) {
+            return Ok(import_marker(evidence));
+        }
         let (entry, doc) = find(evidence).ok_or(Error::Parse {
             dialect: ID,
             reason: "no Civitai graph found".into(),

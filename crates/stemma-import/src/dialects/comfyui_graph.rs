@@ -608,6 +608,9 @@ impl<'a> Graph<'a> {
         if let Some(names) = table::lookup(table::TEXT_ENCODERS, class) {
             return self.encoder_text(node, names, ctx, found);
         }
+        if let Some(names) = table::lookup(table::TEXT_ALTERNATIVES, class) {
+            return self.first_text(node, names, ctx, found);
+        }
         if table::COND_WITHOUT_TEXT.contains(&class) {
             return Text::Absent;
         }
@@ -670,6 +673,28 @@ impl<'a> Graph<'a> {
             return self.encoder_text(node, table::GENERIC_TEXT_INPUTS, ctx, found);
         }
         Text::Unknown
+    }
+
+    /// The text of the first of `names` that holds a non-empty one (a computed one stops the search: the
+    /// template after it is not what was encoded).
+    fn first_text(
+        &self,
+        node: &Node,
+        names: &[&str],
+        ctx: &mut Ctx,
+        found: &mut CondExtras,
+    ) -> Text {
+        let mut empty = Text::Unknown;
+        for name in names {
+            if self.input(node, name).is_none() {
+                continue;
+            }
+            match self.encoder_text(node, &[name], ctx, found) {
+                Text::Known(t) if t.is_empty() => empty = Text::Known(t),
+                text => return text,
+            }
+        }
+        empty
     }
 
     fn encoder_text(

@@ -209,10 +209,15 @@ pub const TEXT_ENCODERS: &[(&str, &[&str])] = &[
     ("CLIPTextEncodeA1111", &["text"]),
     ("Power Prompt (rgthree)", &["prompt"]),
     ("Power Prompt - Simple (rgthree)", &["prompt"]),
-    ("ImpactWildcardEncode", &["populated_text", "wildcard_text"]),
     ("CLIPTextEncodeWithWeight", &["text"]),
     ("PromptStashSaver", &["prompt_text"]),
 ];
+
+/// Text encoders whose inputs are alternatives, not parts: the first non-empty one is the text encoded. Impact
+/// Pack's wildcard encoder encodes `populated_text` (the wildcards already drawn); `wildcard_text` is the template
+/// it was drawn from, used only when nothing was populated (generators.md §4.4).
+pub const TEXT_ALTERNATIVES: &[(&str, &[&str])] =
+    &[("ImpactWildcardEncode", &["populated_text", "wildcard_text"])];
 
 /// Input names tried, in order, on an unknown node whose class looks like a text encoder.
 pub const GENERIC_TEXT_INPUTS: &[&str] = &["text", "prompt", "text_g", "text_l", "t5xxl", "clip_l"];

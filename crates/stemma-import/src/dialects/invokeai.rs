@@ -3,7 +3,14 @@
 //! (flat JSON) with `invokeai_graph` / `invokeai_workflow`. When only the graph survives, its `core_metadata`
 //! node (with the values linked into it by edges) stands in for `invokeai_metadata`.
 //!
-//! 1.x/2.x keep the negative prompt inside the prompt as `[bracketed]` parts; they are split out.
+//! 1.x/2.x keep the negative prompt inside the prompt as `[bracketed]` parts; they are split out. When both `Dream`
+//! and `sd-metadata` are there, the prompt comes from the `Dream` command line: it is the text as typed, weights
+//! included (`blue sphere:0.5 red cube:0.5`), while `sd-metadata` stores it split into weighted parts.
+//!
+//! JPEG output keeps the same documents in COM segments (`invokeai_graph: {…}`, or a JSON object whose keys are the
+//! PNG keys); they are read like the PNG text chunks.
+
+use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 use stemma_model::{Lora, ModelRef, Params, Parent, Record, Settings};
@@ -24,6 +31,49 @@ const KEYS: &[&str] = &[
     "Dream",
 ];
 
+/// The text of an InvokeAI key: a PNG text chunk, else a JPEG COM segment that carries it.
+fn invoke_text<'a>(evidence: &Evidence<'a>, key: &str) -> Option<Cow<'a, str>> {
+    if let Some(t) = evidence.text(key) {
+        return Some(Cow::Borrowed(t));
+    }
+    evidence
+        .entries()
+        .filter(|e| e.origin == "jpeg:COM")
+        .filter_map(|e| e.value.as_text())
+        .find_map(|t| comment_value(t, key))
+}
+
+/// `key` from one COM segment: `key: <json>` / `key:<json>`, or a JSON object holding `key` (a string or a
+/// document).
+fn comment_value<'a>(comment: &'a str, key: &str) -> Option<Cow<'a, str>> {
+    let t = comment.trim_matches('\0').trim();
+    if let Some(rest) = t
+        .strip_prefix(key)
+        .and_then(|r| r.trim_start().strip_prefix(':'))
+    {
+        return Some(Cow::Borrowed(rest.trim_start()));
+    }
+    if !t.starts_with('{') || !t.contains(key) {
+        return None;
+    }
+    match parse_json_lenient(t)?.get(key)? {
+        Value::String(s) => Some(Cow::Owned(s.clone())),
+        v @ Value::Object(_) => Some(Cow::Owned(v.to_string())),
+        _ => None,
+    }
+}
+
+/// The prompt of a 1.x command line as typed (before its flags).
+fn dream_prompt(dream: &str) -> Option<&str> {
+    let text = dream.trim();
+    if let Some(body) = text.strip_prefix('"') {
+        let close = body.rfind('"')?;
+        Some(&body[..close])
+    } else {
+        Some(&text[..text.find(" -").unwrap_or(text.len())])
+    }
+}
+
 impl Importer for InvokeAi {
     fn id(&self) -> &'static str {
         ID
@@ -32,10 +82,10 @@ impl Importer for InvokeAi {
         "InvokeAI 1.x (`Dream`), 2.x (`sd-metadata`), 3.x–6.x (`invokeai_metadata`, `invokeai_graph`)"
     }
     fn detection_rule(&self) -> &'static str {
-        "PNG text key `invokeai_metadata`, `invokeai_graph`, `invokeai_workflow`, `sd-metadata` or `Dream`"
+        "PNG text key (or JPEG COM segment) `invokeai_metadata`, `invokeai_graph`, `invokeai_workflow`, `sd-metadata` or `Dream`"
     }
     fn detect(&self, evidence: &Evidence) -> Confidence {
-        let has = |k: &str| evidence.text(k).is_some();
+        let has = |k: &str| invoke_text(evidence, k).is_some();
         // A `Dream` key alone must look like the 1.x command line (`"prompt" -s 50 ...`).
         let dream = evidence
             .text("Dream")
@@ -49,8 +99,8 @@ impl Importer for InvokeAi {
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
         let mut warnings = Vec::new();
         let json = |key: &str, warnings: &mut Vec<String>| -> Option<Value> {
-            let text = evidence.text(key)?;
-            let v = parse_json_lenient(text);
+            let text = invoke_text(evidence, key)?;
+            let v = parse_json_lenient(&text);
             if v.is_none() {
                 warnings.push(format!("{key}: broken JSON, ignored"));
             }
@@ -58,6 +108,7 @@ impl Importer for InvokeAi {
         };
         let mut record;
         let used_key: &str;
+        let mut also_used: Option<&str> = None;
         if let Some(meta) = json("invokeai_metadata", &mut warnings) {
             record = from_v3(&meta);
             used_key = "invokeai_metadata";
@@ -74,6 +125,13 @@ impl Importer for InvokeAi {
         } else if let Some(meta) = json("sd-metadata", &mut warnings) {
             record = from_v2(&meta);
             used_key = "sd-metadata";
+            if let Some(prompt) = evidence.text("Dream").and_then(dream_prompt) {
+                let (positive, negative) = split_negative(prompt);
+                let p = record.prompt_mut();
+                p.positive = Some(positive);
+                p.negative = negative;
+                also_used = Some("Dream");
+            }
             record.settings = Some(settings("invokeai-sd-metadata", meta));
         } else if let Some(wf) = json("invokeai_workflow", &mut warnings) {
             // Only the editor workflow: its `core_metadata` node's field values, when it has one.
@@ -94,7 +152,7 @@ impl Importer for InvokeAi {
                 reason: "Dream string has no quoted prompt".into(),
             })?;
             used_key = "Dream";
-        } else if let Some(key) = KEYS.iter().find(|k| evidence.text(k).is_some()) {
+        } else if let Some(key) = KEYS.iter().find(|k| invoke_text(evidence, k).is_some()) {
             // The marker is there but holds nothing readable (a graph without `core_metadata`, broken JSON):
             // keep it verbatim.
             warnings.push(format!("{key}: no generation values found"));
@@ -106,7 +164,18 @@ impl Importer for InvokeAi {
                 reason: "no readable InvokeAI metadata".into(),
             });
         }
-        record.raw = raw_entries(evidence, |e| e.key == used_key, |_| true);
+        record.raw = raw_entries(
+            evidence,
+            |e| {
+                e.key == used_key
+                    || Some(e.key.as_str()) == also_used
+                    || (e.origin == "jpeg:COM"
+                        && e.value
+                            .as_text()
+                            .is_some_and(|t| comment_value(t, used_key).is_some()))
+            },
+            |_| true,
+        );
         Ok(Imported {
             dialect: ID,
             record,
@@ -326,9 +395,20 @@ fn from_v2(meta: &Value) -> Record {
     let prompt_text = match image.get("prompt") {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Array(parts)) => {
-            let texts: Vec<&str> = parts
+            // Several parts are the weighted sub-prompts of `text:weight text:weight`: write them back in that
+            // syntax (the weights as stored, normalised by InvokeAI), not as one unweighted text.
+            let weighted = parts.len() > 1;
+            let texts: Vec<String> = parts
                 .iter()
-                .filter_map(|p| p.get("prompt").and_then(Value::as_str))
+                .filter_map(|p| {
+                    let text = p.get("prompt").and_then(Value::as_str)?;
+                    Some(
+                        match p.get("weight").filter(|w| weighted && w.is_number()) {
+                            Some(w) => format!("{text}:{w}"),
+                            None => text.to_string(),
+                        },
+                    )
+                })
                 .collect();
             (!texts.is_empty()).then(|| texts.join(" "))
         }
@@ -353,7 +433,11 @@ fn from_v2(meta: &Value) -> Record {
         denoise: image.get("strength").and_then(json_f64),
         ..Params::default()
     };
-    let model_name = meta.get("model_weights").and_then(Value::as_str);
+    // 2.0–2.2 call the model `model_id`, 2.3 `model_weights`.
+    let model_name = meta
+        .get("model_weights")
+        .or_else(|| meta.get("model_id"))
+        .and_then(Value::as_str);
     let model_hash = meta.get("model_hash").and_then(Value::as_str);
     if model_name.is_some() || model_hash.is_some() {
         params.model = Some(ModelRef {
@@ -463,12 +547,11 @@ fn dream_flags(rest: &str) -> Vec<(&'static str, Vec<String>)> {
 /// InvokeAI 1.x `Dream`: `"<prompt>" -s 50 -S 2980747362 -W 512 -H 768 -C 5 -A k_lms`.
 fn from_dream(dream: &str) -> Option<Record> {
     let text = dream.trim();
-    let (prompt, rest) = if let Some(body) = text.strip_prefix('"') {
-        let close = body.rfind('"')?;
-        (&body[..close], &body[close + 1..])
+    let prompt = dream_prompt(text)?;
+    let rest = if text.starts_with('"') {
+        &text[prompt.len() + 2..]
     } else {
-        let cut = text.find(" -").unwrap_or(text.len());
-        (&text[..cut], &text[cut..])
+        &text[prompt.len()..]
     };
     let mut record = new_record(ID, None, ID);
     let (positive, negative) = split_negative(prompt);

@@ -21,6 +21,7 @@ mod nmkd;
 mod novelai;
 mod stabilitymatrix;
 mod stealth;
+pub(crate) mod stealth_probe;
 mod swarmui;
 mod tensorart;
 

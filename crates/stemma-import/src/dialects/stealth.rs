@@ -7,20 +7,23 @@
 //! the payload (UTF-8, or gzip of UTF-8 for `*comp`). A1111-family payloads are infotext; NovelAI's is a JSON
 //! object of its PNG text fields; SwarmUI's is its metadata JSON (`sui_image_params`).
 //!
-//! Pixels are decoded only when the caller passed the file bytes and no other importer recognised the file's
-//! metadata (decoding is expensive and the chunks are the primary layer).
+//! Pixels are decoded only when the caller passed the file bytes, no other importer recognised the file's
+//! metadata (decoding is expensive and the chunks are the primary layer), and the first pixel rows hold a signature
+//! ([`probe_stealth`], which callers without the file bytes use to decide whether to read them).
 
 use std::io::Read;
 use std::sync::Mutex;
 
 use image::{DynamicImage, GenericImageView};
 use serde_json::Value;
-use stemma_container::Format;
+use stemma_container::source::Source;
+use stemma_container::{Format, Limits};
 use stemma_model::RawEntry;
 
 use super::a1111::infotext_record;
 use super::helpers::{parse_json_lenient, raw_entries};
 use super::infotext::looks_like_infotext;
+use super::stealth_probe::{probe_stealth, StealthProbe};
 use super::{novelai, swarmui};
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result, IMPORTERS};
 
@@ -222,10 +225,21 @@ impl Importer for Stealth {
         "alpha/RGB LSB signature `stealth_png{info,comp}` / `stealth_rgb{info,comp}` in a lossless PNG/WebP"
     }
     fn detect(&self, evidence: &Evidence) -> Confidence {
-        if evidence.file.is_none() || others_detect(evidence) {
+        let Some(file) = evidence.file else {
+            return Confidence::No;
+        };
+        if others_detect(evidence) {
             return Confidence::No;
         }
-        Confidence::when(hidden_of(evidence).is_some(), Confidence::Strong)
+        // The first pixel rows rule out almost every file; only a file whose first pixels are a signature (or a
+        // lossless WebP, which cannot be probed) is decoded whole.
+        let source: &dyn Source = &file;
+        match probe_stealth(source, &Limits::DEFAULT) {
+            Ok(StealthProbe::Signature | StealthProbe::NeedsFullDecode) => {
+                Confidence::when(hidden_of(evidence).is_some(), Confidence::Strong)
+            }
+            Ok(StealthProbe::NoSignature) | Err(_) => Confidence::No,
+        }
     }
     fn import(&self, evidence: &Evidence) -> Result<Imported> {
         let hidden = hidden_of(evidence).ok_or(Error::Parse {
