@@ -201,7 +201,7 @@ fn probe_png(source: &dyn Source, limits: &Limits) -> Result<StealthProbe> {
         dialect: ID,
         reason: format!("cannot decode the first pixel rows: {e}"),
     };
-    let reader = BufReader::with_capacity(32 * 1024, SourceReader { source, pos: 0 });
+    let reader = BufReader::with_capacity(8 * 1024, SourceReader { source, pos: 0 });
     let bytes = usize::try_from(limits.max_pixels.saturating_mul(8)).unwrap_or(usize::MAX);
     let mut decoder = png::Decoder::new_with_limits(reader, png::Limits { bytes });
     // Palettes, tRNS and depths below 8 become plain 8-bit samples, as the image decoder the importer uses does.
