@@ -26,7 +26,7 @@ pub struct Args {
     /// Write TARGET's record to its sidecar instead of into the file.
     #[arg(long, conflicts_with = "output")]
     sidecar: bool,
-    /// Rewrite TARGET even when it carries a C2PA manifest that the change invalidates.
+    /// Rewrite TARGET even when it is read-only or carries a C2PA manifest that the change invalidates.
     #[arg(long)]
     force: bool,
 }

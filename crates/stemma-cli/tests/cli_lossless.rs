@@ -389,3 +389,83 @@ fn verify_reports_a_created_that_is_not_rfc3339() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("RFC 3339"), "{text}");
 }
+
+/// The CLI-level variant of the command-sequence property test (the library-level one, with many more cases, is
+/// crates/stemma-container/tests/command_sequences.rs): pseudo-random sequences of import / stamp (with and
+/// without mirrors) / convert / strip --profile stemma on copies of real files of each container, then
+/// `strip --profile stemma` must give back the original bytes.
+#[test]
+fn command_sequences_through_the_cli_strip_back_to_the_original() {
+    let names = [
+        "a1111/automatic1111_cropped.png",
+        "a1111/text_after_idat.png",
+        "a1111/automatic1111_cropped.jpg",
+        "a1111/sd-webui.webp",
+    ];
+    let mut sources: Vec<(String, Vec<u8>)> = Vec::new();
+    for name in names {
+        let Some(path) = corpus(name) else { return };
+        sources.push((name.to_string(), fs::read(path).unwrap()));
+    }
+    sources.push(("generated.gif".into(), encode(ImageFormat::Gif)));
+    let dir = tempfile::tempdir().unwrap();
+    let donor = dir.path().join("donor.png");
+    fs::write(&donor, encode(ImageFormat::Png)).unwrap();
+    run_ok(
+        stemma()
+            .args(["stamp", "--prompt", "the donor"])
+            .arg(&donor),
+    );
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = |n: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % n
+    };
+    for round in 0..3 {
+        for (name, original) in &sources {
+            let ext = name.rsplit('.').next().unwrap();
+            let file = dir.path().join(format!("f{round}.{ext}"));
+            fs::write(&file, original).unwrap();
+            let mut done = Vec::new();
+            for _ in 0..5 {
+                let mut cmd = stemma();
+                let what = match next(5) {
+                    0 => {
+                        cmd.arg("import");
+                        "import"
+                    }
+                    1 => {
+                        cmd.args(["stamp", "--prompt", "a red fox", "--a1111", "--windows"]);
+                        "stamp --a1111 --windows"
+                    }
+                    2 => {
+                        cmd.args(["stamp", "--negative", "blur", "--no-xmp"]);
+                        "stamp --no-xmp"
+                    }
+                    3 => {
+                        cmd.args(["convert", "--relation", "upscale"]).arg(&donor);
+                        "convert"
+                    }
+                    _ => {
+                        cmd.args(["strip", "--profile", "stemma"]);
+                        "strip --profile stemma"
+                    }
+                };
+                done.push(what);
+                let out = cmd.arg(&file).output().unwrap();
+                assert!(
+                    out.status.success(),
+                    "{name} after {done:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            run_ok(stemma().args(["strip", "--profile", "stemma"]).arg(&file));
+            assert!(
+                fs::read(&file).unwrap() == *original,
+                "{name}: {done:?} then strip --profile stemma does not give back the original"
+            );
+        }
+    }
+}
