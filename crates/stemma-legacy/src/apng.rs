@@ -377,10 +377,10 @@ pub fn export_apng_with(
     actl.extend_from_slice(&n.to_be_bytes());
     actl.extend_from_slice(&0u32.to_be_bytes());
     png.extend_from_slice(&encode_chunk(ACTL, &actl));
-    let compress = json.len() > stemma_container::png::COMPRESS_RECORD_ABOVE;
+    // The record is never compressed (specification §4.1).
     png.extend_from_slice(&encode_chunk(
         ITXT,
-        &encode_itxt(RECORD_KEYWORD, &json, compress),
+        &encode_itxt(RECORD_KEYWORD, &json, false),
     ));
     for c in &prepared.header_chunks {
         png.extend_from_slice(c);
