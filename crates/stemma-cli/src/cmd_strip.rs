@@ -7,7 +7,7 @@ use clap::ValueEnum;
 use rayon::prelude::*;
 use stemma_container::atomic::WriteOptions;
 use stemma_container::{ops, Edit, Limits, RecordChange, StripProfile};
-use stemma_model::{parse_record, record_to_json, Parent, Record, Sequence};
+use stemma_model::{parse_record, record_to_json, share_record, Parent, Record, Sequence};
 
 use crate::exit;
 
@@ -19,6 +19,9 @@ enum Profile {
     Lineage,
     /// Only stemma's own chunks: the file returns to what it was before it was stamped.
     Stemma,
+    /// The sharing profile (spec §12.2): like `all`, but keep the record without local paths: hints reduced to
+    /// base names, no settings location, no binary raw values, every absolute path cut to its base name.
+    Share,
 }
 
 #[derive(clap::Args)]
@@ -75,6 +78,28 @@ fn strip_one(file: &Path, args: &Args, limits: &Limits) -> Result<()> {
             force: true,
             ..Edit::default()
         },
+        Profile::Share => {
+            let meta = ops::scan_path(file, limits).with_context(|| file.display().to_string())?;
+            let change = match &meta.record_json {
+                Some(json) => {
+                    let mut record =
+                        parse_record(json).with_context(|| file.display().to_string())?;
+                    // References point at chunks the strip removes: copy them in first (spec §3.4.1).
+                    stemma_model::expand_raw_references(&mut record, |origin, key| {
+                        meta.raw_values(origin, key)
+                    })
+                    .with_context(|| format!("{}: not written", file.display()))?;
+                    RecordChange::Set(record_to_json(&share_record(&record)?)?)
+                }
+                None => RecordChange::Remove,
+            };
+            Edit {
+                record: change,
+                strip: Some(StripProfile::All),
+                force: true,
+                ..Edit::default()
+            }
+        }
         Profile::Lineage => {
             let meta = ops::scan_path(file, limits).with_context(|| file.display().to_string())?;
             let record = match &meta.record_json {

@@ -467,3 +467,35 @@ fn stemma_zlib(data: &[u8]) -> Vec<u8> {
 fn record_of(path: &Path) -> Value {
     show_view(path)["record"].clone()
 }
+
+#[test]
+fn strip_share_keeps_the_record_without_local_paths() {
+    let dir = TempDir::new().unwrap();
+    let record = r#"{"stemma":"1.0","prompt":{"positive":"a fox"},"settings":{"format":"comfyui-api","data":{"4":{"inputs":{"ckpt_name":"C:\\Users\\alice\\models\\sdxl.safetensors"}}},"location":"../alice-runs/settings.json"},"parents":[{"id":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","relation":"img2img","hint":"/home/alice/private/in.png"}]}"#;
+    let mut bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut bytes, 2, 2);
+        enc.set_color(png::ColorType::Rgba);
+        enc.add_text_chunk("Comment".into(), "made by alice".into())
+            .unwrap();
+        enc.add_itxt_chunk("stemma".into(), record.into()).unwrap();
+        let mut w = enc.write_header().unwrap();
+        w.write_image_data(&[7; 16]).unwrap();
+    }
+    let file = write(dir.path(), "a.png", &bytes);
+    stemma()
+        .args(["strip", "--profile", "share"])
+        .arg(&file)
+        .assert()
+        .success();
+    let shared = record_of(&file);
+    let text = std::fs::read(&file).unwrap();
+    assert!(!text.windows(5).any(|w| w == b"alice"), "{shared}");
+    assert_eq!(shared["prompt"]["positive"], "a fox");
+    assert_eq!(shared["parents"][0]["hint"], "in.png");
+    assert_eq!(
+        shared["settings"]["data"]["4"]["inputs"]["ckpt_name"],
+        "sdxl.safetensors"
+    );
+    assert!(shared["settings"].get("location").is_none());
+}

@@ -740,6 +740,32 @@ mod tests {
     }
 
     #[test]
+    fn the_draft_namespace_is_read_and_replaced_on_write() {
+        let draft = format!(
+            r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{RDF_NS}"><rdf:Description xmlns:stemma="{DRAFT_STEMMA_NS}" stemma:packet="new"><stemma:record>{{"stemma":"1.0"}}</stemma:record></rdf:Description></rdf:RDF></x:xmpmeta>"#
+        );
+        let doc = parse(&draft, &Limits::default()).unwrap();
+        assert_eq!(doc.record(), Some(r#"{"stemma":"1.0"}"#));
+        assert_eq!(
+            marker(&draft, "packet", &Limits::default()).as_deref(),
+            Some("new")
+        );
+        let values = [XmpValue {
+            prefix: "stemma",
+            ns: STEMMA_NS,
+            name: "record",
+            value: r#"{"stemma":"1.1"}"#.into(),
+            lang_alt: false,
+        }];
+        let merged = merge(Some(&draft), &values, &[], &Limits::default()).unwrap();
+        assert!(!merged.contains(DRAFT_STEMMA_NS), "{merged}");
+        assert_eq!(
+            parse(&merged, &Limits::default()).unwrap().record(),
+            Some(r#"{"stemma":"1.1"}"#)
+        );
+    }
+
+    #[test]
     fn hostile_packets_are_rejected() {
         let laughs = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]><x:xmpmeta xmlns:x="adobe:ns:meta/">&lol2;</x:xmpmeta>"#;
         let err = parse(laughs, &Limits::DEFAULT).unwrap_err();

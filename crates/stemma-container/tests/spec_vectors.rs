@@ -478,14 +478,6 @@ fn image_vectors() -> Vec<(String, Vec<u8>, Option<&'static str>)> {
             with(r#"{"stemma":"1.0","prompt":{"positive":null}}"#),
             Some("schema"),
         ),
-        (
-            "invalid/settings-data-and-ref.png".into(),
-            with(&format!(
-                r#"{{"stemma":"1.0","settings":{{"format":"json","data":{{}},"ref":"sha256:{}"}}}}"#,
-                "0".repeat(64)
-            )),
-            Some("schema"),
-        ),
     ]
 }
 

@@ -377,7 +377,7 @@ pub fn export_apng_with(
     actl.extend_from_slice(&n.to_be_bytes());
     actl.extend_from_slice(&0u32.to_be_bytes());
     png.extend_from_slice(&encode_chunk(ACTL, &actl));
-    // Records are never compressed (spec §4.1: Exiv2 and Pillow refuse large compressed text).
+    // The record is never compressed (specification §4.1).
     png.extend_from_slice(&encode_chunk(
         ITXT,
         &encode_itxt(RECORD_KEYWORD, &json, false),
