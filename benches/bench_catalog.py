@@ -148,9 +148,9 @@ QUERIES = [
     ("full text (prefix)", "astro*"),
     ("typed: seed", "seed:123456"),
     ("typed: steps range + sampler", "steps:25..30 sampler:euler*"),
-    ("typed: model + size", "model:dreamshaper_8 size:512x?"),
+    ("typed: model + size", "model:dreamshaper_8 size:32x?"),
     ("typed: lora", "lora:add_detail"),
-    ("combined", "lighthouse -fog steps:>=25 (model:dream* OR model:juggernaut*) size:portrait"),
+    ("combined", "lighthouse -fog steps:>=25 (model:dream* OR model:juggernaut*) size:square"),
     ("combined with OR of phrases", '("oil painting" OR watercolor) castle cfg:7 has:template'),
 ]
 
