@@ -148,9 +148,9 @@ QUERIES = [
     ("full text (prefix)", "astro*"),
     ("typed: seed", "seed:123456"),
     ("typed: steps range + sampler", "steps:25..30 sampler:euler*"),
-    ("typed: model + size", "model:dreamshaper_8 size:512x?"),
+    ("typed: model + size", "model:dreamshaper_8 size:32x?"),
     ("typed: lora", "lora:add_detail"),
-    ("combined", "lighthouse -fog steps:>=25 (model:dream* OR model:juggernaut*) size:portrait"),
+    ("combined", "lighthouse -fog steps:>=25 (model:dream* OR model:juggernaut*) size:square"),
     ("combined with OR of phrases", '("oil painting" OR watercolor) castle cfg:7 has:template'),
 ]
 
@@ -209,6 +209,7 @@ def main():
     ap.add_argument("--stemma", default="target/release/stemma")
     ap.add_argument("--million", action="store_true", help="also measure queries at 1,000,000 records")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--cold-runs", type=int, default=1, help="cold scans (each starts from an empty catalog)")
     ap.add_argument("--limit", type=int, default=100, help="results printed per query (as a result page)")
     args = ap.parse_args()
     stemma = os.path.abspath(args.stemma)
@@ -227,7 +228,7 @@ def main():
 
     db = os.path.join(lib, ".stemma", "catalog.db")
     cold = []
-    for _ in range(max(1, min(args.runs, 3))):
+    for _ in range(max(1, args.cold_runs)):
         shutil.rmtree(os.path.join(lib, ".stemma"), ignore_errors=True)
         subprocess.run([stemma, "init", "-q", lib], check=True)
         start = time.perf_counter()

@@ -48,7 +48,8 @@ pub fn today() -> i64 {
         .map_or(0, |d| (d.as_secs() / 86_400) as i64)
 }
 
-/// The ids of images matching a query (every image for `None`), oldest first, at most `limit`.
+/// The ids of images matching a query (every image for `None`), oldest first; with a limit, at most that many
+/// of the matches (which ones is up to the query plan).
 pub fn find_ids(cat: &Catalog, query: Option<&str>, limit: Option<usize>) -> Result<Vec<i64>> {
     let (cond, mut params) = match query.map(str::trim).filter(|q| !q.is_empty()) {
         Some(q) => {
@@ -57,14 +58,20 @@ pub fn find_ids(cat: &Catalog, query: Option<&str>, limit: Option<usize>) -> Res
         }
         None => ("TRUE".to_string(), Vec::new()),
     };
-    let sql = format!("SELECT i.id FROM images i WHERE {cond} ORDER BY i.id LIMIT ?");
+    // With a limit, the first `limit` matches the plan finds are taken and then sorted: ordering the whole match
+    // set first would make a broad query (`steps:20..30`) read every matching row just to keep 100.
+    let sql = match limit {
+        Some(_) => format!("SELECT i.id FROM images i WHERE {cond} LIMIT ?"),
+        None => format!("SELECT i.id FROM images i WHERE {cond} ORDER BY i.id LIMIT ?"),
+    };
     params.push(SqlValue::Integer(
         limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX)),
     ));
     let mut stmt = cat.conn.prepare(&sql)?;
-    let ids = stmt
+    let mut ids = stmt
         .query_map(params_from_iter(params), |r| r.get(0))?
         .collect::<std::result::Result<Vec<i64>, _>>()?;
+    ids.sort_unstable();
     Ok(ids)
 }
 
