@@ -1,6 +1,6 @@
 """The ComfyUI node, called the way ComfyUI calls it (no ComfyUI installed)."""
 
-import importlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -9,10 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-comfyui_stemma = importlib.import_module("comfyui_stemma")
+import stemma
 
-import stemma  # noqa: E402
+# Loaded from its folder as ComfyUI loads a custom node, without putting python/ on sys.path (which would shadow
+# the installed stemma package with its source folder).
+_NODE = Path(__file__).resolve().parents[1] / "comfyui_stemma" / "__init__.py"
+_spec = importlib.util.spec_from_file_location("comfyui_stemma", _NODE)
+comfyui_stemma = importlib.util.module_from_spec(_spec)
+sys.modules["comfyui_stemma"] = comfyui_stemma
+_spec.loader.exec_module(comfyui_stemma)
 
 
 def test_the_node_is_registered_with_comfyuis_interface():
