@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::json;
 use stemma_container::{ops, sidecar, Limits};
-use stemma_legacy::{export_sequence, scan_folder_with, FolderScan, ScanOptions, SequenceReport};
 use stemma_model::{parse_record, Parent, Record};
+use stemma_sequences::{
+    export_sequence, scan_folder_with, FolderScan, ScanOptions, SequenceReport,
+};
 
 use crate::exit;
 
@@ -313,7 +315,7 @@ fn print_scan(out: &mut impl Write, folder: &Path, scan: &FolderScan) -> Result<
         let cadence = s
             .frames
             .iter()
-            .filter(|f| f.kind == stemma_legacy::FrameKind::Cadence)
+            .filter(|f| f.kind == stemma_sequences::FrameKind::Cadence)
             .count();
         if cadence > 0 {
             writeln!(out, "  cadence      {cadence} in-between frame(s)")?;

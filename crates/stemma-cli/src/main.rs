@@ -11,7 +11,6 @@ mod cmd_strip;
 mod cmd_verify;
 mod config;
 mod files;
-mod view;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

@@ -4,6 +4,7 @@
 //! chunks or segments, never decode pixels to read metadata, and keep every byte they do not own. Limits on
 //! untrusted input are explicit ([`Limits`]).
 
+pub mod apng;
 pub mod atomic;
 pub mod bmff;
 pub mod detect;
