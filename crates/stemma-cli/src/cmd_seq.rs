@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use stemma_container::{ops, sidecar, Limits};
-use stemma_model::{parse_record, Parent, Record};
+use stemma_container::Limits;
+use stemma_import::{resolve, Depth, ResolveOptions};
+use stemma_model::{Parent, Record};
 use stemma_sequences::{
     export_sequence, scan_folder_with, FolderScan, ScanOptions, SequenceReport,
 };
@@ -77,22 +78,17 @@ pub fn run(args: Args) -> Result<u8> {
 
 /// The per-frame table of an animated file's record.
 fn run_file(path: &Path, as_json: bool) -> Result<u8> {
-    let limits = Limits::default();
-    let name = || path.display().to_string();
-    let metadata = ops::scan_path(path, &limits).with_context(name)?;
-    let json = match metadata.record_json {
-        Some(j) => Some(j),
-        None => sidecar::read_sidecar(path, &limits).with_context(name)?,
+    let opts = ResolveOptions {
+        limits: Limits::default(),
+        depth: Depth::StemmaOnly,
     };
-    let Some(json) = json else {
+    let Some(record) = resolve(path, &opts)?.record else {
         eprintln!(
             "stemma: {}: no stemma record (seq lists the frames of an animation stemma exported or recorded)",
             path.display()
         );
         return Ok(exit::FILE_ERROR);
     };
-    let record =
-        parse_record(&json).with_context(|| format!("{}: stemma record", path.display()))?;
     if record.frames.is_empty() {
         eprintln!(
             "stemma: {}: its record has no per-frame table",

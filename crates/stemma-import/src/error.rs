@@ -20,11 +20,12 @@ pub enum Error {
         key: String,
         source: serde_json::Error,
     },
-    /// Reading a file failed.
-    #[error("{path}: {source}")]
+    /// Reading a file failed. (The cause is printed in the message, not chained as a source, so that a caller
+    /// printing the chain does not say it twice.)
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A settings document is not valid JSON.
     #[error("{what}: broken JSON: {source}")]
@@ -51,19 +52,19 @@ pub enum Error {
     #[error("A1111 file-name pattern {pattern:?}: {reason}")]
     Pattern { pattern: String, reason: String },
     /// The container layer refused a file.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Container {
         path: PathBuf,
-        source: stemma_container::Error,
+        error: stemma_container::Error,
     },
     /// The record model refused a value.
     #[error("record: {0}")]
     Model(#[from] stemma_model::Error),
     /// A stemma record (embedded or in a sidecar) is not valid.
-    #[error("{path}: stemma record: {source}")]
+    #[error("{path}: stemma record: {error}")]
     Record {
         path: PathBuf,
-        source: stemma_model::Error,
+        error: stemma_model::Error,
     },
 }
 
@@ -71,8 +72,8 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
+    move |error| Error::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }

@@ -120,9 +120,9 @@ pub fn resolve(path: &Path, opts: &ResolveOptions) -> Result<Resolved> {
 /// Resolve one file of `folder` (built once per folder by the caller with [`FolderContext::scan`]).
 pub fn resolve_in(path: &Path, folder: &FolderContext, opts: &ResolveOptions) -> Result<Resolved> {
     let limits = &opts.limits;
-    let container = |source: ContainerError| Error::Container {
+    let container = |error: ContainerError| Error::Container {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let metadata = match ops::scan_path(path, limits) {
         Ok(m) => m,
@@ -150,9 +150,9 @@ pub fn resolve_in(path: &Path, folder: &FolderContext, opts: &ResolveOptions) ->
         if sidecar_json.is_some() {
             warnings.push("a sidecar exists too; the embedded record is used".into());
         }
-        let record = parse_record(json).map_err(|source| Error::Record {
+        let record = parse_record(json).map_err(|error| Error::Record {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         return Ok(Resolved {
             metadata,
@@ -282,9 +282,9 @@ fn from_sidecar(
     json: &str,
     warnings: Vec<String>,
 ) -> Result<Resolved> {
-    let record = parse_record(json).map_err(|source| Error::Record {
+    let record = parse_record(json).map_err(|error| Error::Record {
         path: sidecar::sidecar_path(path),
-        source,
+        error,
     })?;
     Ok(Resolved {
         metadata,
