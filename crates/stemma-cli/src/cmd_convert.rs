@@ -9,7 +9,7 @@ use stemma_model::{relation, Parent};
 
 use crate::cmd_stamp::{write_record, Target};
 use crate::exit;
-use crate::view::{view_file, Depth};
+use stemma_import::{resolve, ResolveOptions};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -33,7 +33,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<u8> {
     let limits = Limits::default();
-    let view = view_file(&args.source, &limits, Depth::Import)?;
+    let view = resolve(
+        &args.source,
+        &ResolveOptions {
+            limits,
+            ..ResolveOptions::default()
+        },
+    )?;
     let Some(mut record) = view.record else {
         bail!(
             "{}: no stemma record and no generator metadata to carry over",

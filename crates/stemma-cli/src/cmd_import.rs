@@ -1,10 +1,10 @@
 //! `stemma import`: turn generator metadata into stemma records, in place (lossless, atomic), with a summary.
 //!
-//! Files without embedded metadata that `stemma-import` understands go to the legacy importers (`stemma-legacy`):
-//! frames of a run folder get per-frame sequence records from the folder scan (settings file, gaps, cadence and
-//! interpolated frames), other files what their name says.
+//! Each file's record comes from the resolver (`stemma_import::resolve_metadata`). Files whose record would come
+//! from their name alone (or that have none) may be frames of a run: the folder scan (`stemma-sequences`) gives
+//! them per-frame sequence records (settings file, gaps, cadence and interpolated frames).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -12,16 +12,12 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use stemma_container::{ops, sidecar, Edit, Limits, RecordChange};
-use stemma_import::{import, Evidence};
-use stemma_legacy::filename::Confidence;
-use stemma_legacy::{
-    import_path, recognise_filename, scan_folder_with, FileKind, ScanOptions, Tool,
-};
+use stemma_import::{import_path, resolve_metadata, ResolveOptions, Tool};
 use stemma_model::{record_to_json, Record};
+use stemma_sequences::FrameIndex;
 
 use crate::exit;
-use crate::files::expand;
-use crate::view::text_sidecar_entry;
+use crate::files::{expand, Folders};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -60,8 +56,8 @@ enum Outcome {
     Imported(String),
     AlreadyStemma,
     Unknown,
-    /// No embedded metadata stemma understands: left to the legacy importers.
-    Legacy,
+    /// No record from the file or the files beside it (at most one from its name): may be a frame of a run.
+    Frame(Option<Box<Record>>),
     /// Left untouched because rewriting would invalidate its C2PA manifest (`--force` imports it).
     Protected(String),
     Failed(String, String),
@@ -70,6 +66,7 @@ enum Outcome {
 pub fn run(args: Args) -> Result<u8> {
     let limits = Limits::default();
     let files = expand(&args.paths);
+    let folders = Folders::new(&files);
     let bar = ProgressBar::new(files.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} files  {elapsed_precise}  {msg}")
@@ -81,7 +78,7 @@ pub fn run(args: Args) -> Result<u8> {
             let line = match outcome {
                 Outcome::Imported(d) => format!("imported  {} ({d})", file.display()),
                 Outcome::AlreadyStemma => format!("has record {}", file.display()),
-                Outcome::Unknown | Outcome::Legacy => format!("unknown   {}", file.display()),
+                Outcome::Unknown | Outcome::Frame(_) => format!("unknown   {}", file.display()),
                 Outcome::Protected(why) => format!("protected {why}"),
                 Outcome::Failed(_, why) => format!("failed    {why}"),
             };
@@ -94,30 +91,34 @@ pub fn run(args: Args) -> Result<u8> {
     let mut outcomes: Vec<Outcome> = files
         .par_iter()
         .map(|file| {
-            let outcome = import_one(file, &args, &limits);
-            if !matches!(outcome, Outcome::Legacy) {
+            let outcome = import_one(file, &args, &limits, &folders);
+            if !matches!(outcome, Outcome::Frame(_)) {
                 log(file, &outcome);
             }
             outcome
         })
         .collect();
-    // Files without embedded metadata: the legacy importers, with one scan per folder.
-    let legacy: Vec<usize> = (0..files.len())
-        .filter(|&i| matches!(outcomes[i], Outcome::Legacy))
+    // Files that may be frames of a run: one scan per folder.
+    let frames: Vec<usize> = (0..files.len())
+        .filter(|&i| matches!(outcomes[i], Outcome::Frame(_)))
         .collect();
-    if !legacy.is_empty() {
-        let candidates: Vec<&Path> = legacy.iter().map(|&i| files[i].as_path()).collect();
-        let (found, warnings) = LegacyIndex::build(&candidates, args.as_tool, &limits);
+    if !frames.is_empty() {
+        let candidates: Vec<&Path> = frames.iter().map(|&i| files[i].as_path()).collect();
+        let (found, warnings) = FrameIndex::build(&candidates, args.as_tool, &limits);
         if args.verbose {
             for w in warnings {
                 eprintln!("stemma: warning: {w}");
             }
         }
-        let results: Vec<(usize, Outcome)> = legacy
+        let results: Vec<(usize, Outcome)> = frames
             .par_iter()
             .map(|&i| {
                 let file = files[i].as_path();
-                let outcome = import_legacy(file, &found, &args, &limits);
+                let by_name = match &outcomes[i] {
+                    Outcome::Frame(record) => record.as_deref(),
+                    _ => None,
+                };
+                let outcome = import_frame(file, by_name, &found, &args, &limits);
                 log(file, &outcome);
                 (i, outcome)
             })
@@ -139,7 +140,7 @@ pub fn run(args: Args) -> Result<u8> {
         match outcome {
             Outcome::Imported(d) => per_dialect.entry(d.as_str()).or_default().0 += 1,
             Outcome::AlreadyStemma => already += 1,
-            Outcome::Unknown | Outcome::Legacy => unknown += 1,
+            Outcome::Unknown | Outcome::Frame(_) => unknown += 1,
             Outcome::Protected(_) => protected += 1,
             Outcome::Failed(d, why) => {
                 per_dialect.entry(dialect_key(d)).or_default().1 += 1;
@@ -185,7 +186,7 @@ fn dialect_key(d: &str) -> &str {
     }
 }
 
-fn import_one(file: &Path, args: &Args, limits: &Limits) -> Outcome {
+fn import_one(file: &Path, args: &Args, limits: &Limits, folders: &Folders) -> Outcome {
     let fail =
         |dialect: &str, e: anyhow::Error| Outcome::Failed(dialect.to_string(), format!("{e:#}"));
     // Held from the read to the write, so that a concurrent stamp is not overwritten by this import.
@@ -203,33 +204,45 @@ fn import_one(file: &Path, args: &Args, limits: &Limits) -> Outcome {
     if metadata.record_json.is_some() || sidecar::sidecar_path(file).exists() {
         return Outcome::AlreadyStemma;
     }
-    let file_name = file.file_name().and_then(|n| n.to_str());
-    let mut report = import(&Evidence {
-        metadata: &metadata,
-        file_name,
-        file: Some(&bytes),
-    });
-    if report.imported.is_none() {
-        // A1111's "save text file" option writes the infotext beside the image as `<stem>.txt`.
-        if let Some(entry) = text_sidecar_entry(file) {
-            let mut with_text = metadata.clone();
-            with_text.entries.push(entry);
-            report = import(&Evidence {
-                metadata: &with_text,
-                file_name,
-                file: Some(&bytes),
-            });
-        }
-    }
-    let Some(imported) = report.imported else {
-        return match report.failures.first() {
-            Some((dialect, why)) => {
-                Outcome::Failed(dialect.to_string(), format!("{}: {why}", file.display()))
-            }
-            None => Outcome::Legacy,
-        };
+    let opts = ResolveOptions {
+        limits: *limits,
+        ..ResolveOptions::default()
     };
-    store(file, imported.dialect, &imported.record, args, limits)
+    let resolved = resolve_metadata(
+        metadata,
+        file.file_name().and_then(|n| n.to_str()),
+        Some(&bytes),
+        &folders.of(file),
+        &opts,
+    );
+    if FrameIndex::wants(&resolved) {
+        if resolved.record.is_none() {
+            if let Some((dialect, why)) = resolved.failures.first() {
+                return Outcome::Failed(dialect.to_string(), format!("{}: {why}", file.display()));
+            }
+        }
+        return Outcome::Frame(resolved.record.map(Box::new));
+    }
+    let Some(record) = &resolved.record else {
+        return Outcome::Unknown;
+    };
+    let dialect = record_dialect(&resolved);
+    store(file, &dialect, record, args, limits)
+}
+
+/// The label of the importer that made the record, for the summary (`a1111`, `comfyui`, ...).
+fn record_dialect(resolved: &stemma_import::Resolved) -> String {
+    let generator_dialect = resolved
+        .record
+        .as_ref()
+        .and_then(|r| r.generator.as_ref())
+        .and_then(|g| g.dialect.clone());
+    match resolved.record_layer() {
+        // The `.txt` beside an image is read by the A1111 importer, whose dialect the record carries.
+        Some(layer) if layer.dialect == "a1111-txt" => generator_dialect.unwrap_or_default(),
+        Some(layer) => layer.dialect.to_string(),
+        None => generator_dialect.unwrap_or_default(),
+    }
 }
 
 /// Write `record` into `file` (or its sidecar) unless this is a dry run.
@@ -281,135 +294,22 @@ fn store(file: &Path, dialect: &str, record: &Record, args: &Args, limits: &Limi
     }
 }
 
-/// The tools whose files form frame sequences that a folder scan links.
-fn sequence_tool(tool: Tool) -> bool {
-    matches!(
-        tool,
-        Tool::Disco
-            | Tool::Pytti
-            | Tool::Deforum
-            | Tool::VqganClip
-            | Tool::Rife
-            | Tool::Film
-            | Tool::Flowframes
-            | Tool::Generic
-    )
-}
-
-/// A file's path made comparable with the paths a folder scan reports.
-fn canonical(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-fn folder_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// The records the folder scans made for the frames of their sequences, by canonical path: (tool label, record).
-struct LegacyIndex {
-    records: HashMap<PathBuf, (String, Record)>,
-}
-
-impl LegacyIndex {
-    /// Scan, once each, the folders whose candidates look like frames of a run (interpolated frames: the folder
-    /// above theirs, where their source sequence is). Returns the index and the scans' warnings.
-    fn build(candidates: &[&Path], forced: Option<Tool>, limits: &Limits) -> (Self, Vec<String>) {
-        let mut folders = BTreeSet::new();
-        for file in candidates {
-            let m = recognise_filename(file);
-            let interpolated = m.as_ref().is_some_and(|m| m.kind == FileKind::Interpolated);
-            let wanted = match forced {
-                Some(tool) => sequence_tool(tool),
-                None => m.as_ref().is_some_and(|m| {
-                    m.tool != Tool::Generic && (m.sequence_key.is_some() || interpolated)
-                }),
-            };
-            if !wanted {
-                continue;
-            }
-            let folder = folder_of(file);
-            folders.insert(if interpolated {
-                folder_of(&folder)
-            } else {
-                folder
-            });
-        }
-        let options = ScanOptions {
-            limits: *limits,
-            ..ScanOptions::default()
-        };
-        let scans: Vec<_> = folders
-            .par_iter()
-            .map(|folder| (folder, scan_folder_with(folder, &options)))
-            .collect();
-        let mut records = HashMap::new();
-        let mut warnings = Vec::new();
-        for (folder, scan) in scans {
-            let scan = match scan {
-                Ok(s) => s,
-                Err(e) => {
-                    warnings.push(format!("{}: folder not scanned: {e}", folder.display()));
-                    continue;
-                }
-            };
-            for s in &scan.sequences {
-                let accept = |tool: Tool| match forced {
-                    Some(t) => t == tool || t == s.tool,
-                    None => s.tool != Tool::Generic,
-                };
-                for f in &s.frames {
-                    if accept(s.tool) {
-                        let label = format!("seq:{}", s.tool);
-                        records.insert(canonical(&f.path), (label, f.record.clone()));
-                    }
-                }
-                // A duplicate with the same pixels as the frame kept is that frame.
-                for d in s
-                    .duplicates
-                    .iter()
-                    .filter(|d| d.identical && accept(s.tool))
-                {
-                    let Some(kept) = s.frames.iter().find(|f| f.index == d.index) else {
-                        continue;
-                    };
-                    for p in d.paths.iter().skip(1) {
-                        let label = format!("seq:{}", s.tool);
-                        records.insert(canonical(p), (label, kept.record.clone()));
-                    }
-                }
-                for f in &s.interpolated {
-                    let tool = f
-                        .record
-                        .generator
-                        .as_ref()
-                        .and_then(|g| Tool::from_id(&g.name))
-                        .unwrap_or(s.tool);
-                    if accept(tool) {
-                        let label = format!("seq:{tool}");
-                        records.insert(canonical(&f.path), (label, f.record.clone()));
-                    }
-                }
-            }
-            warnings.extend(scan.warnings);
-        }
-        (LegacyIndex { records }, warnings)
-    }
-}
-
-/// A file without embedded metadata: its frame record from the folder scan, else what its name says (in auto
-/// mode only names that carry a tool's own marker).
-fn import_legacy(file: &Path, index: &LegacyIndex, args: &Args, limits: &Limits) -> Outcome {
-    if let Some((label, record)) = index.records.get(&canonical(file)) {
+/// A file without a record from itself or the files beside it: its frame record from the folder scan, else (with
+/// `--as`) what that tool's reader makes of it, else what its name says (`by_name`: only names that carry a
+/// tool's own marker make one).
+fn import_frame(
+    file: &Path,
+    by_name: Option<&Record>,
+    index: &FrameIndex,
+    args: &Args,
+    limits: &Limits,
+) -> Outcome {
+    if let Some((label, record)) = index.get(file) {
         return store(file, label, record, args, limits);
     }
     let record = match args.as_tool {
         Some(tool) => import_path(file, Some(tool)).ok(),
-        None => recognise_filename(file)
-            .filter(|m| m.tool != Tool::Generic && m.confidence == Confidence::Strong)
-            .map(|m| m.to_record()),
+        None => by_name.cloned(),
     };
     let Some(record) = record else {
         return Outcome::Unknown;

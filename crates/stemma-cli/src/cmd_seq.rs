@@ -6,9 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use stemma_container::{ops, sidecar, Limits};
-use stemma_legacy::{export_sequence, scan_folder_with, FolderScan, ScanOptions, SequenceReport};
-use stemma_model::{parse_record, Parent, Record};
+use stemma_container::Limits;
+use stemma_import::{resolve, Depth, ResolveOptions};
+use stemma_model::{Parent, Record};
+use stemma_sequences::{
+    export_sequence, scan_folder_with, FolderScan, ScanOptions, SequenceReport,
+};
 
 use crate::exit;
 
@@ -75,25 +78,21 @@ pub fn run(args: Args) -> Result<u8> {
 
 /// The per-frame table of an animated file's record.
 fn run_file(path: &Path, as_json: bool) -> Result<u8> {
-    let limits = Limits::default();
-    let name = || path.display().to_string();
-    let metadata = ops::scan_path(path, &limits).with_context(name)?;
-    if stemma_container::video::is_video(metadata.format) {
-        return crate::seq_video::run(path, as_json, &limits);
-    }
-    let json = match metadata.record_json {
-        Some(j) => Some(j),
-        None => sidecar::read_sidecar(path, &limits).with_context(name)?,
+    let opts = ResolveOptions {
+        limits: Limits::default(),
+        depth: Depth::StemmaOnly,
     };
-    let Some(json) = json else {
+    let resolved = resolve(path, &opts)?;
+    if stemma_container::video::is_video(resolved.metadata.format) {
+        return crate::seq_video::run(path, as_json, &opts.limits);
+    }
+    let Some(record) = resolved.record else {
         eprintln!(
             "stemma: {}: no stemma record (seq lists the frames of an animation stemma exported or recorded)",
             path.display()
         );
         return Ok(exit::FILE_ERROR);
     };
-    let record =
-        parse_record(&json).with_context(|| format!("{}: stemma record", path.display()))?;
     if record.frames.is_empty() {
         eprintln!(
             "stemma: {}: its record has no per-frame table",
@@ -316,7 +315,7 @@ fn print_scan(out: &mut impl Write, folder: &Path, scan: &FolderScan) -> Result<
         let cadence = s
             .frames
             .iter()
-            .filter(|f| f.kind == stemma_legacy::FrameKind::Cadence)
+            .filter(|f| f.kind == stemma_sequences::FrameKind::Cadence)
             .count();
         if cadence > 0 {
             writeln!(out, "  cadence      {cadence} in-between frame(s)")?;

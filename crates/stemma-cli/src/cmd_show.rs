@@ -14,7 +14,9 @@ use stemma_model::Record;
 
 use crate::exit;
 use crate::files::expand;
-use crate::view::{view_file, Depth, FileView, RecordSource};
+use stemma_import::{resolve_in, Depth, RecordSource, ResolveOptions, Resolved as FileView};
+
+use crate::files::Folders;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -39,6 +41,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<u8> {
     let files = expand(&args.paths);
     let limits = Limits::default();
+    let folders = Folders::new(&files);
     let depth = if args.no_import {
         Depth::StemmaOnly
     } else if args.deep {
@@ -59,12 +62,17 @@ pub fn run(args: Args) -> Result<u8> {
     std::thread::scope(|scope| -> Result<()> {
         let (sender, batches) = mpsc::sync_channel::<Vec<Rendered>>(1);
         let files = &files;
-        let limits = &limits;
+        let opts = ResolveOptions { limits, depth };
+        let folders = &folders;
         scope.spawn(move || {
             for batch in files.chunks(BATCH) {
                 let rendered: Vec<Rendered> = batch
                     .par_iter()
-                    .map(|path| render(path, view_file(path, limits, depth), mode))
+                    .map(|path| {
+                        let resolved =
+                            resolve_in(path, &folders.of(path), &opts).map_err(anyhow::Error::new);
+                        render(path, resolved, mode)
+                    })
                     .collect();
                 if sender.send(rendered).is_err() {
                     break; // the writer stopped
@@ -190,7 +198,7 @@ struct JsonView<'a> {
     width: Option<u32>,
     height: Option<u32>,
     source: &'a Option<RecordSource>,
-    layers: &'a [&'static str],
+    layers: Vec<&'static str>,
     record: RecordOut<'a>,
     metadata: Vec<ListingItem<'a>>,
     warnings: &'a [String],
@@ -203,7 +211,7 @@ fn json_view<'a>(path: &'a Path, view: &'a FileView) -> JsonView<'a> {
         width: view.metadata.width,
         height: view.metadata.height,
         source: &view.source,
-        layers: &view.layers,
+        layers: view.layer_ids(),
         record: record_out(view),
         metadata: metadata_listing(&view.metadata),
         warnings: &view.warnings,
@@ -316,10 +324,10 @@ fn write_human(out: &mut impl Write, path: &Path, view: &FileView) -> io::Result
 }
 
 fn write_record(out: &mut impl Write, record: &Record, view: &FileView) -> io::Result<()> {
-    let origin = match (&view.source, view.layers.first()) {
-        (Some(crate::view::RecordSource::Stemma), _) => "stemma record".to_string(),
-        (Some(crate::view::RecordSource::Sidecar), _) => "stemma sidecar".to_string(),
-        (_, Some(dialect)) => format!("imported from {dialect} metadata"),
+    let origin = match (&view.source, view.record_layer()) {
+        (Some(RecordSource::Stemma), _) => "stemma record".to_string(),
+        (Some(RecordSource::Sidecar), _) => "stemma sidecar".to_string(),
+        (_, Some(layer)) => format!("imported from {} metadata", layer.dialect),
         _ => "record".to_string(),
     };
     let generator = record
@@ -338,7 +346,11 @@ fn write_record(out: &mut impl Write, record: &Record, view: &FileView) -> io::R
         .unwrap_or_else(|| "unknown".into());
     writeln!(out, "  generator   {generator}  [{origin}]")?;
     if view.layers.len() > 1 {
-        writeln!(out, "  layers      {} (first used)", view.layers.join(", "))?;
+        writeln!(
+            out,
+            "  layers      {} (first used)",
+            view.layer_ids().join(", ")
+        )?;
     }
     if let Some(prompt) = &record.prompt {
         if let Some(p) = &prompt.positive {

@@ -10,8 +10,8 @@ use stemma_model::{
     parse_record, record_to_json, relation, ContentId, Params, Parent, Record, Sequence,
 };
 
-use crate::view::{view_file, Depth};
 use crate::{config, exit};
+use stemma_import::{resolve, ResolveOptions};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -196,8 +196,12 @@ fn base_record(args: &Args, limits: &Limits) -> Result<Record> {
     if args.fresh {
         return Ok(Record::new());
     }
-    match view_file(&args.file, limits, Depth::Import) {
-        Ok(view) => Ok(view.record.unwrap_or_else(Record::new)),
+    let opts = ResolveOptions {
+        limits: *limits,
+        ..ResolveOptions::default()
+    };
+    match resolve(&args.file, &opts).map_err(anyhow::Error::new) {
+        Ok(resolved) => Ok(resolved.record.unwrap_or_else(Record::new)),
         // A sidecar can describe a file stemma cannot read; it starts empty.
         Err(e) if args.sidecar => {
             eprintln!("stemma: {e:#}; starting from an empty record");

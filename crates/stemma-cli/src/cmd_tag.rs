@@ -12,7 +12,6 @@ use stemma_container::{Edit, Limits};
 use crate::cmd_init::CatalogArg;
 use crate::cmd_stamp::{write_record, Target};
 use crate::exit;
-use crate::view::{view_file, Depth};
 
 #[derive(clap::Args)]
 pub struct TagArgs {
@@ -113,7 +112,11 @@ pub fn run_rate(args: RateArgs) -> Result<u8> {
 /// Write the catalog's tags and rating into the file's record, keeping everything else of the record.
 fn write_back(cat: &Catalog, file: &Path, image: i64) -> Result<()> {
     let limits = Limits::default();
-    let mut record = view_file(file, &limits, Depth::Import)?
+    let opts = stemma_import::ResolveOptions {
+        limits,
+        ..Default::default()
+    };
+    let mut record = stemma_import::resolve(file, &opts)?
         .record
         .unwrap_or_else(stemma_model::Record::new);
     stamp_into(&mut record, &tags_of(cat, image)?, rating_of(cat, image)?);

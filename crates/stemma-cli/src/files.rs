@@ -77,3 +77,39 @@ fn is_image_name(path: &Path) -> bool {
         .map(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
         .unwrap_or(false)
 }
+
+/// The folder context of each folder of a file list, listed once per folder and shared by its files. A lone
+/// file gets a lazy context (only the names importers ask about are looked up).
+pub struct Folders {
+    contexts: std::sync::Mutex<
+        std::collections::HashMap<PathBuf, std::sync::Arc<stemma_import::FolderContext>>,
+    >,
+    scan: bool,
+}
+
+impl Folders {
+    /// Contexts for `files`: listed when several files are read, lazy for one.
+    pub fn new(files: &[PathBuf]) -> Folders {
+        Folders {
+            contexts: std::sync::Mutex::default(),
+            scan: files.len() > 1,
+        }
+    }
+
+    /// The context of the folder holding `file`.
+    pub fn of(&self, file: &Path) -> std::sync::Arc<stemma_import::FolderContext> {
+        use stemma_import::FolderContext;
+        let folder = FolderContext::folder_of(file);
+        let make = || {
+            std::sync::Arc::new(if self.scan {
+                FolderContext::scan(&folder).unwrap_or_else(|_| FolderContext::lazy(&folder))
+            } else {
+                FolderContext::lazy(&folder)
+            })
+        };
+        match self.contexts.lock() {
+            Ok(mut map) => map.entry(folder.clone()).or_insert_with(make).clone(),
+            Err(_) => make(),
+        }
+    }
+}

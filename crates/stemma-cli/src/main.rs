@@ -21,7 +21,6 @@ mod config;
 mod files;
 mod seq_video;
 mod stamp_frames;
-mod view;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

@@ -476,3 +476,38 @@ fn import_as_dalle_marks_the_prompt_truncated() {
         .assert()
         .code(2);
 }
+
+/// Issue 8 item 5: camera names carry no tool marker. `import` makes no record of them and `seq` finds no run in a
+/// camera roll; with the run's settings file beside them they are a run's frames again.
+#[test]
+fn camera_names_make_no_record_and_no_run_without_a_settings_file() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let names = [
+        "IMG_1234.png",
+        "IMG_1236.png",
+        "IMG_20240101_123456.png",
+        "IMG_20240101_123457.png",
+        "IMG_101234.png",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        write_png(&dir.join(name), i as u8);
+    }
+    let before = snapshot(dir);
+    let summary = run_ok(stemma().arg("import").arg(dir));
+    assert!(summary.contains("0 imported"), "{summary}");
+    assert!(
+        summary.contains(&format!("{} without metadata", names.len())),
+        "{summary}"
+    );
+    assert_eq!(snapshot(dir), before, "no file was touched");
+    for name in names {
+        let v = json_of(stemma().args(["show", "--json"]).arg(dir.join(name)));
+        assert!(v["record"].is_null(), "{name}: {v}");
+    }
+    let scan = json_of(stemma().args(["seq", "--json"]).arg(dir));
+    assert!(
+        scan["sequences"].as_array().unwrap().is_empty(),
+        "a camera roll is no run: {scan}"
+    );
+}

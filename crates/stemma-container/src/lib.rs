@@ -4,6 +4,7 @@
 //! chunks or segments, never decode pixels to read metadata, and keep every byte they do not own. Limits on
 //! untrusted input are explicit ([`Limits`]).
 
+pub mod apng;
 pub mod atomic;
 pub mod bmff;
 pub mod detect;
@@ -13,9 +14,9 @@ pub mod gif;
 pub mod handler;
 pub mod jpeg;
 mod limits;
+pub mod lock;
 pub mod matroska;
 mod matroska_write;
-pub mod lock;
 pub mod metadata;
 pub mod mirror;
 pub mod mp4;

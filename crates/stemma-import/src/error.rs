@@ -1,6 +1,9 @@
+use std::path::PathBuf;
+
 use thiserror::Error;
 
-/// Errors of an importer. Each names the dialect and what was wrong with the metadata.
+/// Errors of an importer, of the settings-file and file-name readers and of the resolver. Each names the dialect,
+/// the file or the document it is about, and what was wrong.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -17,7 +20,60 @@ pub enum Error {
         key: String,
         source: serde_json::Error,
     },
+    /// Reading a file failed. (The cause is printed in the message, not chained as a source, so that a caller
+    /// printing the chain does not say it twice.)
+    #[error("{path}: {error}")]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// A settings document is not valid JSON.
+    #[error("{what}: broken JSON: {source}")]
+    DocumentJson {
+        what: String,
+        source: serde_json::Error,
+    },
+    /// A settings document is not valid YAML.
+    #[error("{what}: broken YAML: {source}")]
+    Yaml {
+        what: String,
+        source: serde_yaml_ng::Error,
+    },
+    /// A CSV log cannot be read.
+    #[error("{what}: broken CSV: {source}")]
+    Csv { what: String, source: csv::Error },
+    /// The document is of a known kind but does not follow its tool's rules.
+    #[error("{what}: {reason}")]
+    Invalid { what: String, reason: String },
+    /// The file is not one of a supported tool.
+    #[error("{0}: not a settings file of a supported tool")]
+    Unrecognised(String),
+    /// An A1111 file-name pattern cannot be compiled.
+    #[error("A1111 file-name pattern {pattern:?}: {reason}")]
+    Pattern { pattern: String, reason: String },
+    /// The container layer refused a file.
+    #[error("{path}: {error}")]
+    Container {
+        path: PathBuf,
+        error: stemma_container::Error,
+    },
+    /// The record model refused a value.
+    #[error("record: {0}")]
+    Model(#[from] stemma_model::Error),
+    /// A stemma record (embedded or in a sidecar) is not valid.
+    #[error("{path}: stemma record: {error}")]
+    Record {
+        path: PathBuf,
+        error: stemma_model::Error,
+    },
 }
 
 /// Result with this crate's error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |error| Error::Io {
+        path: path.to_path_buf(),
+        error,
+    }
+}

@@ -1,6 +1,9 @@
-use stemma_container::{Entry, Metadata};
+use stemma_container::{Entry, Limits, Metadata};
 
-/// What importers see of a file: its decoded metadata entries and its name. Never a file handle.
+use crate::FolderContext;
+
+/// What importers see of a file: its decoded metadata entries, its name, the folder it is in (for the files
+/// beside it) and the limits to read within. Never a file handle.
 #[derive(Debug, Clone, Copy)]
 pub struct Evidence<'a> {
     pub metadata: &'a Metadata,
@@ -9,16 +12,46 @@ pub struct Evidence<'a> {
     /// The whole file, when the caller has it in memory (needed only for pixel-level dialects such as stealth
     /// pnginfo).
     pub file: Option<&'a [u8]>,
+    /// The folder the file is in: the names of the files beside it and their text, read on demand.
+    pub folder: Option<&'a FolderContext>,
+    /// The caller's limits; every importer reads within them.
+    pub limits: Limits,
 }
 
 impl<'a> Evidence<'a> {
-    /// Evidence from metadata alone.
+    /// Evidence from metadata alone, read within the default limits.
     pub fn new(metadata: &'a Metadata) -> Self {
         Evidence {
             metadata,
             file_name: None,
             file: None,
+            folder: None,
+            limits: Limits::DEFAULT,
         }
+    }
+
+    /// The same evidence with the file's name.
+    pub fn with_file_name(mut self, file_name: Option<&'a str>) -> Self {
+        self.file_name = file_name;
+        self
+    }
+
+    /// The same evidence with the whole file.
+    pub fn with_file(mut self, file: Option<&'a [u8]>) -> Self {
+        self.file = file;
+        self
+    }
+
+    /// The same evidence with the folder the file is in.
+    pub fn with_folder(mut self, folder: Option<&'a FolderContext>) -> Self {
+        self.folder = folder;
+        self
+    }
+
+    /// The same evidence read within `limits`.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Every entry, in file order.

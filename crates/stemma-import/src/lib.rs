@@ -3,22 +3,67 @@
 //! An importer sees the decoded metadata of a file ([`Evidence`]), never a file handle. It says how sure it is
 //! that the file is its dialect ([`Importer::detect`]) and turns the metadata into a stemma record plus warnings
 //! ([`Importer::import`]), keeping every original value it read verbatim in the record's `raw` list.
+//!
+//! Evidence is not only what is inside the file: the file's name ([`names`]) and the files beside it (an A1111
+//! `.txt` or `log.csv`, a run's settings file: [`sidecars`], [`settings`]) reach importers too, through the
+//! [`FolderContext`]. Each importer says which kind of evidence it reads ([`Tier`]); what is inside the file is
+//! trusted before what lies beside it, and that before what the name says.
+//!
+//! [`resolve()`] is the one answer to "what is this file's recipe": the stemma record stored in the file or its
+//! sidecar, else the record the importers make, with every layer found and which fields each supplied.
 
+mod as_tool;
+mod beside;
 mod dialects;
 mod error;
 mod evidence;
+mod folder;
+mod name_importer;
+pub mod names;
+pub mod resolve;
+pub mod settings;
+pub mod sidecars;
 mod table;
+mod tool;
 
+pub use as_tool::import_path;
 pub use dialects::stealth_probe::{probe_stealth, probe_stealth_path, StealthProbe};
 pub use dialects::IMPORTERS;
 pub use error::{Error, Result};
 pub use evidence::Evidence;
+pub use folder::FolderContext;
+pub use name_importer::is_camera_name;
+pub use names::{
+    recognise_filename, recognise_name, A1111Pattern, FileKind, FilenameMatch, PATTERNS,
+};
+pub use resolve::{
+    resolve, resolve_in, resolve_metadata, Depth, Layer, RecordSource, ResolveOptions, Resolved,
+};
+pub use settings::{import_settings_file, import_settings_text, RunSettings, SeedRule};
+pub use sidecars::{import_a1111_log_csv, import_a1111_txt, parse_deforum_srt, DeforumSrt};
 pub use table::{dialect_rows, dialects_markdown, DialectRow};
+pub use tool::Tool;
 
+use serde::Serialize;
 use stemma_model::Record;
 
+/// Which kind of evidence an importer reads, most trustworthy first: what is inside the file, a file beside it,
+/// the file's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Metadata inside the file (text chunks, EXIF, XMP, pixels).
+    Embedded,
+    /// A file beside it written by the same tool (A1111 `.txt`, `log.csv`).
+    Beside,
+    /// The file's name. A name alone never makes a record unless it carries the tool's own marker
+    /// ([`Confidence::Strong`]).
+    Name,
+}
+
 /// How sure an importer is that a file is of its dialect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Confidence {
     /// Not this dialect.
     No,
@@ -60,6 +105,18 @@ pub trait Importer: Send + Sync {
     fn detect(&self, evidence: &Evidence) -> Confidence;
     /// Build the record. Called only after `detect` said `Weak` or `Strong`.
     fn import(&self, evidence: &Evidence) -> Result<Imported>;
+    /// Which kind of evidence this importer reads.
+    fn tier(&self) -> Tier {
+        Tier::Embedded
+    }
+}
+
+/// One importer that recognised the evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detected {
+    pub dialect: &'static str,
+    pub confidence: Confidence,
+    pub tier: Tier,
 }
 
 /// What every matching importer said about a file: the record of the most confident one, and the dialects of
@@ -68,37 +125,71 @@ pub trait Importer: Send + Sync {
 pub struct ImportReport {
     /// The record made by the most confident importer, if any succeeded.
     pub imported: Option<Imported>,
-    /// Every dialect detected, most confident first.
+    /// Every dialect detected, most trustworthy first.
     pub layers: Vec<&'static str>,
+    /// The same layers with their confidence and tier.
+    pub detected: Vec<Detected>,
+    /// Which of `detected` made `imported`.
+    pub primary: Option<usize>,
+    /// With [`import_layers`]: every other layer's own import, by its index in `detected`, for combining fields.
+    pub others: Vec<(usize, Imported)>,
     /// Importers that detected their dialect but failed, with the reason.
     pub failures: Vec<(&'static str, String)>,
 }
 
-/// Run every importer over the evidence and keep the most confident result.
+/// Run every importer over the evidence and keep the most trustworthy result: evidence inside the file first,
+/// then files beside it, then the name ([`Tier`]); within a tier the most confident; ties keep registry order
+/// (more specific dialects are listed first). A name that carries no tool marker (a weak name layer) is listed
+/// but never makes the record on its own.
 pub fn import(evidence: &Evidence) -> ImportReport {
-    let mut candidates: Vec<(Confidence, usize, &'static dyn Importer)> = IMPORTERS
+    import_layers(evidence, false)
+}
+
+/// [`import`], and when `every_layer` also the record of every other layer (in `others`), for combining.
+pub fn import_layers(evidence: &Evidence, every_layer: bool) -> ImportReport {
+    let mut candidates: Vec<(Tier, Confidence, usize, &'static dyn Importer)> = IMPORTERS
         .iter()
         .enumerate()
-        .map(|(i, imp)| (imp.detect(evidence), i, *imp))
-        .filter(|(c, _, _)| *c > Confidence::No)
+        .map(|(i, imp)| (imp.tier(), imp.detect(evidence), i, *imp))
+        .filter(|(_, c, _, _)| *c > Confidence::No)
         .collect();
-    // Most confident first; ties keep registry order (more specific dialects are listed first).
-    candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let layers = candidates.iter().map(|(_, _, imp)| imp.id()).collect();
+    candidates.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    let layers = candidates.iter().map(|(_, _, _, imp)| imp.id()).collect();
+    let detected = candidates
+        .iter()
+        .map(|(tier, confidence, _, imp)| Detected {
+            dialect: imp.id(),
+            confidence: *confidence,
+            tier: *tier,
+        })
+        .collect();
     let mut failures = Vec::new();
     let mut imported = None;
-    for (_, _, importer) in &candidates {
+    let mut others = Vec::new();
+    let mut primary = None;
+    for (at, (tier, confidence, _, importer)) in candidates.iter().enumerate() {
+        let may_make_record = *tier != Tier::Name || *confidence == Confidence::Strong;
+        if imported.is_some() && !every_layer {
+            break;
+        }
+        if imported.is_none() && !may_make_record {
+            continue;
+        }
         match importer.import(evidence) {
-            Ok(result) => {
+            Ok(result) if imported.is_none() => {
                 imported = Some(result);
-                break;
+                primary = Some(at);
             }
+            Ok(result) => others.push((at, result)),
             Err(e) => failures.push((importer.id(), e.to_string())),
         }
     }
     ImportReport {
         imported,
         layers,
+        detected,
+        primary,
+        others,
         failures,
     }
 }

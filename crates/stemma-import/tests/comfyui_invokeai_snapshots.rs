@@ -33,6 +33,7 @@ fn summary(path: &std::path::Path) -> Option<Value> {
         metadata: &metadata,
         file_name: path.file_name().and_then(|n| n.to_str()),
         file: Some(&bytes),
+        ..Evidence::new(&metadata)
     };
     let report = import(&evidence);
     let Some(imported) = report.imported else {

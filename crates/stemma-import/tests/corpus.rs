@@ -113,6 +113,7 @@ fn corpus_matches_expected_values() {
                 metadata,
                 file_name: path.file_name().and_then(|n| n.to_str()),
                 file: Some(&bytes),
+                ..Evidence::new(metadata)
             };
             import(&evidence)
         });

@@ -62,6 +62,7 @@ fn summary(metadata: &Metadata, path: &Path, bytes: &[u8]) -> Value {
         metadata,
         file_name: path.file_name().and_then(|n| n.to_str()),
         file: Some(bytes),
+        ..Evidence::new(metadata)
     };
     let report = import(&evidence);
     let Some(imported) = report.imported else {
@@ -160,6 +161,7 @@ fn stealth_copy_of_real_files_agrees_with_the_chunks() {
             metadata: &full,
             file_name: None,
             file: Some(&bytes),
+            ..Evidence::new(&full)
         })
         .imported
         .unwrap()
@@ -174,6 +176,7 @@ fn stealth_copy_of_real_files_agrees_with_the_chunks() {
             metadata: &stripped,
             file_name: None,
             file: Some(&bytes),
+            ..Evidence::new(&stripped)
         });
         let imported = report
             .imported

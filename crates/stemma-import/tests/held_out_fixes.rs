@@ -140,11 +140,7 @@ fn exif_app1(tiff: &[u8]) -> Vec<u8> {
 
 fn report_of(file: &[u8]) -> ImportReport {
     let metadata = ops::scan_source(&file, &Limits::DEFAULT).unwrap();
-    import(&Evidence {
-        metadata: &metadata,
-        file_name: None,
-        file: Some(file),
-    })
+    import(&Evidence::new(&metadata).with_file(Some(file)))
 }
 
 // ---------------------------------------------------------------------------------------------------------------

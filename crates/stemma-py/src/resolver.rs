@@ -1,19 +1,14 @@
-//! ADAPTER: what is this file's recipe (embedded record, sidecar, or imported from the generator's metadata).
-//!
-//! This module has the shape of `stemma_import::resolve` (`resolve(path, &ResolveOptions) -> Result<Resolved>`),
-//! which is being moved into the library elsewhere; until then it is built from the same calls as the command's
-//! `view.rs`. When the library's resolver lands, this file is replaced by a `pub use` of it.
+//! What is this file's recipe, in the bindings' terms: a thin mapping of the library's one resolver
+//! (`stemma_import::resolve`), so that Python sees exactly what `stemma show` sees.
 
 use std::path::Path;
 
 use serde::Serialize;
-use stemma_container::{
-    ops, sidecar, Entry, Error as ContainerError, Format, Limits, Metadata, Value,
+use stemma_container::{Limits, Metadata};
+use stemma_import::{
+    Depth, Error as ImportError, RecordSource as LibrarySource, ResolveOptions as LibraryOptions,
 };
-use stemma_import::{import, Evidence};
-use stemma_legacy::filename::Confidence;
-use stemma_legacy::{recognise_filename, Tool};
-use stemma_model::{parse_record, Record};
+use stemma_model::Record;
 
 use crate::error::{Error, Result};
 
@@ -63,162 +58,38 @@ pub struct Resolved {
     pub warnings: Vec<String>,
 }
 
-/// The file's record: the embedded one, else its sidecar, else one imported from its metadata.
+/// The file's record through the library's one resolver (`stemma_import::resolve`): the embedded one, else its
+/// sidecar, else one imported from its metadata (or the files beside it, or its name).
 pub fn resolve(path: &Path, opts: &ResolveOptions) -> Result<Resolved> {
-    let limits = &opts.limits;
-    let metadata = match ops::scan_path(path, limits) {
-        Ok(m) => m,
-        // A file stemma cannot read may still have a sidecar (videos, layered files, read-only media).
-        Err(e @ (ContainerError::UnknownFormat(_) | ContainerError::Unsupported { .. })) => {
-            return match read_sidecar(path, limits)? {
-                Some(json) => sidecar_view(path, Metadata::default(), &json, vec![]),
-                None => Err(Error::container(path, e)),
-            };
-        }
-        Err(e) => return Err(Error::container(path, e)),
-    };
-    let mut warnings = metadata.warnings.clone();
-    if metadata.format != Format::Unknown {
-        if let Some(file_name) = path.file_name().and_then(|n| n.to_str()) {
-            if metadata.format.extension_mismatch(file_name) {
-                warnings.push(format!(
-                    "the file is a {} despite its extension",
-                    metadata.format.name().to_uppercase()
-                ));
-            }
-        }
-    }
-    let sidecar_json = read_sidecar(path, limits)?;
-    if let Some(json) = &metadata.record_json {
-        if sidecar_json.is_some() {
-            warnings.push("a sidecar exists too; the embedded record is used".into());
-        }
-        let record = parse_record(json).map_err(|source| Error::Record {
-            file: path.to_path_buf(),
-            source,
-        })?;
-        return Ok(Resolved {
-            metadata,
-            record: Some(record),
-            source: Some(RecordSource::Stemma),
-            layers: vec!["stemma"],
-            warnings,
-        });
-    }
-    if let Some(json) = sidecar_json {
-        return sidecar_view(path, metadata, &json, warnings);
-    }
-    if !opts.import {
-        return Ok(Resolved {
-            metadata,
-            record: None,
-            source: None,
-            layers: vec![],
-            warnings,
-        });
-    }
-    let file = if opts.deep {
-        std::fs::read(path).ok()
+    let depth = if !opts.import {
+        Depth::StemmaOnly
+    } else if opts.deep {
+        Depth::Deep
     } else {
-        None
+        Depth::Import
     };
-    let mut view = imported_view(path, metadata, file.as_deref(), warnings);
-    if view.record.is_none() {
-        // A1111's "save text file" option writes the infotext beside the image as `<stem>.txt`.
-        if let Some(entry) = text_sidecar_entry(path) {
-            let mut metadata = std::mem::take(&mut view.metadata);
-            metadata.entries.push(entry);
-            view = imported_view(
-                path,
-                metadata,
-                file.as_deref(),
-                std::mem::take(&mut view.warnings),
-            );
-        }
-    }
-    if view.record.is_none() {
-        // Older tools keep what they know in the file name; only names carrying a tool's own marker are read.
-        if let Some(m) = recognise_filename(path)
-            .filter(|m| m.tool != Tool::Generic && m.confidence == Confidence::Strong)
-        {
-            view.layers = vec!["filename"];
-            view.record = Some(m.to_record());
-            view.source = Some(RecordSource::Imported);
-        }
-    }
-    Ok(view)
-}
-
-fn read_sidecar(path: &Path, limits: &Limits) -> Result<Option<String>> {
-    sidecar::read_sidecar(path, limits).map_err(|e| Error::container(path, e))
-}
-
-fn sidecar_view(
-    path: &Path,
-    metadata: Metadata,
-    json: &str,
-    warnings: Vec<String>,
-) -> Result<Resolved> {
-    let record = parse_record(json).map_err(|source| Error::Record {
-        file: sidecar::sidecar_path(path),
-        source,
+    let library_opts = LibraryOptions {
+        limits: opts.limits,
+        depth,
+    };
+    let resolved = stemma_import::resolve(path, &library_opts).map_err(|e| match e {
+        ImportError::Container { path, error } => Error::container(&path, error),
+        ImportError::Io { path, error } => Error::io(&path, error),
+        ImportError::Record { path, error } => Error::Record {
+            file: path,
+            source: error,
+        },
+        other => Error::invalid(path, other.to_string()),
     })?;
     Ok(Resolved {
-        metadata,
-        record: Some(record),
-        source: Some(RecordSource::Sidecar),
-        layers: vec!["stemma-sidecar"],
-        warnings,
-    })
-}
-
-fn imported_view(
-    path: &Path,
-    metadata: Metadata,
-    file: Option<&[u8]>,
-    mut warnings: Vec<String>,
-) -> Resolved {
-    let report = {
-        let evidence = Evidence {
-            metadata: &metadata,
-            file_name: path.file_name().and_then(|n| n.to_str()),
-            file,
-        };
-        import(&evidence)
-    };
-    for (dialect, reason) in &report.failures {
-        warnings.push(format!("{dialect} metadata could not be read: {reason}"));
-    }
-    let (record, source) = match report.imported {
-        Some(imported) => {
-            warnings.extend(imported.warnings);
-            (Some(imported.record), Some(RecordSource::Imported))
-        }
-        None => (None, None),
-    };
-    Resolved {
-        metadata,
-        record,
-        source,
-        layers: report.layers,
-        warnings,
-    }
-}
-
-/// The `<stem>.txt` next to an image, as an evidence entry, when it exists and is small text.
-fn text_sidecar_entry(path: &Path) -> Option<Entry> {
-    const MAX_TEXT_SIDECAR: u64 = 1024 * 1024;
-    let txt = path.with_extension("txt");
-    let meta = std::fs::metadata(&txt).ok()?;
-    if !meta.is_file() || meta.len() > MAX_TEXT_SIDECAR {
-        return None;
-    }
-    let text = String::from_utf8(std::fs::read(&txt).ok()?).ok()?;
-    Some(Entry {
-        origin: format!("file:{}", txt.file_name()?.to_string_lossy()),
-        key: "text".into(),
-        value: Value::Text(text),
-        after_image_data: false,
-        encoding: Some("utf-8"),
+        source: resolved.source.map(|s| match s {
+            LibrarySource::Stemma => RecordSource::Stemma,
+            LibrarySource::Sidecar => RecordSource::Sidecar,
+            LibrarySource::Imported => RecordSource::Imported,
+        }),
+        layers: resolved.layers.iter().map(|l| l.dialect).collect(),
+        metadata: resolved.metadata,
+        record: resolved.record,
+        warnings: resolved.warnings,
     })
 }

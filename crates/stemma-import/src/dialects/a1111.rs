@@ -332,6 +332,7 @@ mod tests {
             metadata: &m,
             file_name: Some("Elysian_e000001_02_20250321072508.png"),
             file: None,
+            ..Evidence::new(&m)
         };
         assert_eq!(
             A1111.import(&ev).unwrap().record.generator.unwrap().name,
@@ -341,6 +342,7 @@ mod tests {
             metadata: &m,
             file_name: Some("00001-1234.png"),
             file: None,
+            ..Evidence::new(&m)
         };
         assert_eq!(
             A1111.import(&ev).unwrap().record.generator.unwrap().name,

@@ -123,7 +123,7 @@ fn classify_text<'r>(index: usize, key: &str, png: bool, raw: &'r str) -> Option
 }
 
 /// The ComfyUI documents of one entry, without parsing JSON except inside XMP (cheap: used by `detect`).
-fn classify(index: usize, entry: &Entry) -> Vec<Found<'_>> {
+fn classify<'e>(index: usize, entry: &'e Entry, limits: &Limits) -> Vec<Found<'e>> {
     match &entry.value {
         EntryValue::Bytes(bytes) if entry.origin == "png:comf" => {
             let Some(nul) = bytes.iter().position(|&b| b == 0) else {
@@ -143,7 +143,7 @@ fn classify(index: usize, entry: &Entry) -> Vec<Found<'_>> {
             if !text.contains("class_type") && !text.contains("last_node_id") {
                 return Vec::new();
             }
-            let Ok(doc) = stemma_container::xmp::parse(text, &Limits::default()) else {
+            let Ok(doc) = stemma_container::xmp::parse(text, limits) else {
                 return Vec::new();
             };
             doc.properties
@@ -170,7 +170,7 @@ fn find_all<'a>(evidence: &Evidence<'a>) -> Vec<Found<'a>> {
     evidence
         .entries()
         .enumerate()
-        .flat_map(|(i, e)| classify(i, e))
+        .flat_map(|(i, e)| classify(i, e, &evidence.limits))
         .collect()
 }
 

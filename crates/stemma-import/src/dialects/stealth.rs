@@ -325,6 +325,7 @@ mod tests {
             metadata: &meta,
             file_name: None,
             file: Some(&file),
+            ..Evidence::new(&meta)
         };
         assert_eq!(Stealth.detect(&ev), Confidence::Strong);
         let r = Stealth.import(&ev).unwrap().record;

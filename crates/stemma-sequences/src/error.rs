@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-/// Errors of the legacy importers, the folder scanner and the APNG exporter. Each names the file or the document
+/// Errors of the folder scanner and the APNG exporter. Each names the file or the document
 /// it is about.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -13,30 +13,9 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// A settings document is not valid JSON.
-    #[error("{what}: broken JSON: {source}")]
-    Json {
-        what: String,
-        source: serde_json::Error,
-    },
-    /// A settings document is not valid YAML.
-    #[error("{what}: broken YAML: {source}")]
-    Yaml {
-        what: String,
-        source: serde_yaml_ng::Error,
-    },
-    /// A CSV log cannot be read.
-    #[error("{what}: broken CSV: {source}")]
-    Csv { what: String, source: csv::Error },
-    /// The document is of a known kind but does not follow its tool's rules.
-    #[error("{what}: {reason}")]
-    Parse { what: String, reason: String },
-    /// The file is not one this crate knows how to import.
-    #[error("{0}: not a settings file of a supported tool")]
-    Unrecognised(String),
-    /// An A1111 file-name pattern cannot be compiled.
-    #[error("A1111 file-name pattern {pattern:?}: {reason}")]
-    Pattern { pattern: String, reason: String },
+    /// A file beside the frames (a settings file, subtitles) cannot be read.
+    #[error(transparent)]
+    Import(#[from] stemma_import::Error),
     /// The container layer refused a file.
     #[error("{path}: {source}")]
     Container {

@@ -15,10 +15,10 @@ use stemma_container::Limits;
 use stemma_model::{relation, Parent, RawEntry, Record, Sequence};
 
 use crate::error::{io_err, Result};
-use crate::filename::{recognise_filename, FileKind, FilenameMatch};
-use crate::settings::{import_settings_file, RunSettings};
-use crate::sidecar::{parse_deforum_srt, DeforumSrt};
-use crate::tool::Tool;
+use stemma_import::names::{recognise_filename, FileKind, FilenameMatch};
+use stemma_import::settings::{import_settings_file, RunSettings};
+use stemma_import::sidecars::{parse_deforum_srt, DeforumSrt};
+use stemma_import::{is_camera_name, Tool};
 
 /// What a frame is within its sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -288,6 +288,19 @@ pub fn scan_folder_with(path: &Path, options: &ScanOptions) -> Result<FolderScan
             None => unknown.push(file.clone()),
         }
     }
+    // Names cameras and phones write (`IMG_1234.png`, `IMG_20240101_123456.png`) carry no tool marker: they are
+    // a run's frames only when the run's settings file is beside them, and never a plain numbered sequence.
+    let (frames, camera): (Vec<_>, Vec<_>) = frames.into_iter().partition(|(path, m)| {
+        !is_camera_name(&file_name(path))
+            || m.sequence_key
+                .as_ref()
+                .is_some_and(|k| settings.contains_key(k))
+    });
+    scan.stray.extend(camera.into_iter().map(|(path, _)| path));
+    let (unknown, camera): (Vec<_>, Vec<_>) = unknown
+        .into_iter()
+        .partition(|path| !is_camera_name(&file_name(path)));
+    scan.stray.extend(camera);
 
     // 2. Group frames. `name(k)_n.png` is read as Disco when anything else says the run is Disco's.
     let disco_runs: BTreeSet<String> = frames

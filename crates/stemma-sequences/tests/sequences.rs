@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use image::{Rgb, RgbImage};
-use stemma_legacy::{scan_folder_with, FrameKind, ScanOptions, SequenceReport, Tool};
+use stemma_import::Tool;
 use stemma_model::relation;
+use stemma_sequences::{scan_folder_with, FrameKind, ScanOptions, SequenceReport};
 
 fn write_png(path: &Path, seed: u8) {
     let img = RgbImage::from_fn(4, 3, |x, y| {
@@ -457,8 +458,8 @@ fn generic_numbered_frames_and_ids_off() {
 
 #[test]
 fn a_missing_folder_is_an_error_not_a_panic() {
-    let err =
-        stemma_legacy::scan_folder(&PathBuf::from("/nonexistent/stemma-legacy-test")).unwrap_err();
+    let err = stemma_sequences::scan_folder(&PathBuf::from("/nonexistent/stemma-legacy-test"))
+        .unwrap_err();
     assert!(err.to_string().contains("nonexistent"));
 }
 
@@ -538,7 +539,7 @@ fn deforum_srt_gives_per_frame_seed_and_prompt() {
                2\n00:00:00,100 --> 00:00:00,200\nF#: 1; Cadence: false; Seed: 902; Angle: 0; Prompt: a fox --neg fog\n\n\
                3\n00:00:00,200 --> 00:00:00,300\nF#: 2; Cadence: false; Seed: 903; Angle: 1; Prompt: a wolf --neg\n\n";
     std::fs::write(dir.join(format!("{ts}.srt")), srt).unwrap();
-    let scans = stemma_legacy::scan_folder(dir).unwrap();
+    let scans = stemma_sequences::scan_folder(dir).unwrap();
     let run = seq(&scans, &format!("deforum:{ts}"));
     assert!(run.srt_file.is_some());
     assert_eq!(run.fps, Some(10.0), "from the cue timing");
@@ -575,7 +576,7 @@ fn pytti_run_folder_with_settings_txt() {
     }
     let settings = "{\"scenes\": \"a bird || a cloud\", \"scene_prefix\": \"\", \"scene_suffix\": \" | oil painting:0.5\", \"seed\": 31337, \"steps_per_scene\": 40, \"save_every\": 20, \"steps_per_frame\": 20, \"animation_mode\": \"2D\", \"frames_per_second\": 8, \"file_namespace\": \"bird\"}\n\nb'0.00: a bird  | oil painting:0.5'\nb'2.00:  a cloud | oil painting:0.5'\n";
     std::fs::write(dir.join("bird(2)_settings.txt"), settings).unwrap();
-    let scans = stemma_legacy::scan_folder(dir).unwrap();
+    let scans = stemma_sequences::scan_folder(dir).unwrap();
     assert_eq!(scans.len(), 1);
     let run = &scans[0];
     assert_eq!(run.key, "pytti:bird(2)");
@@ -669,7 +670,7 @@ fn film_and_flowframes_folders_and_writing_records() {
 
     // Writing the records keeps the pixels, so the ids the parents refer to stay valid.
     let before = id_of(&dir.join("Sky(0)_0001.png"));
-    let results = stemma_legacy::write_frame_records(run, &stemma_container::Limits::DEFAULT);
+    let results = stemma_sequences::write_frame_records(run, &stemma_container::Limits::DEFAULT);
     assert_eq!(results.len(), 4 + 13 + 12);
     assert!(results.iter().all(|(_, r)| r.is_ok()));
     assert_eq!(id_of(&dir.join("Sky(0)_0001.png")), before);

@@ -1,8 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! File-name rules beyond the real samples: each tool's documented shapes, folders, and A1111 patterns.
 
-use stemma_legacy::filename::{broken_patterns, patterns_table, unix_to_rfc3339};
-use stemma_legacy::{recognise_filename, A1111Pattern, FileKind, Tool};
+use stemma_import::names::{broken_patterns, patterns_table, unix_to_rfc3339};
+use stemma_import::{recognise_filename, A1111Pattern, FileKind, Tool};
 
 #[test]
 fn every_pattern_compiles_and_ids_are_unique() {

@@ -283,7 +283,7 @@ pub fn import_settings_text(name: &str, text: &str, tool: Option<Tool>) -> Resul
         Tool::Pytti if is_yaml => import_pytti_yaml(name, text),
         Tool::Pytti => import_pytti_settings(name, text),
         Tool::Deforum => import_deforum(name, text),
-        other => Err(Error::Parse {
+        other => Err(Error::Invalid {
             what: name.to_string(),
             reason: format!("{} has no per-run settings importer", other.id()),
         }),
@@ -315,7 +315,7 @@ pub fn detect_tool(text: &str) -> Option<Tool> {
 }
 
 fn parse_json(name: &str, text: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(|source| Error::Json {
+    serde_json::from_str(text).map_err(|source| Error::DocumentJson {
         what: name.to_string(),
         source,
     })
@@ -703,7 +703,7 @@ pub fn import_pytti_yaml(name: &str, text: &str) -> Result<RunSettings> {
         Value::Null => Value::Object(Map::new()),
         v => v,
     };
-    let obj = data.as_object().cloned().ok_or_else(|| Error::Parse {
+    let obj = data.as_object().cloned().ok_or_else(|| Error::Invalid {
         what: name.to_string(),
         reason: "a pytti conf must be a mapping".into(),
     })?;

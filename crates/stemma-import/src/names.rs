@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 use stemma_model::{Generator, Params, Prompt, RawEntry, Record, Run, Sequence};
 
 use crate::tool::Tool;
+use crate::Confidence;
 
 /// What kind of file a name denotes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -40,16 +41,6 @@ pub enum FileKind {
     Video,
     /// A model-state backup (pytti `.bak`).
     Backup,
-}
-
-/// How sure a pattern is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Confidence {
-    /// The name fits a shape other tools also write (pytti `name_3.png`, the generic fallback).
-    Weak,
-    /// The name carries the tool's own marker (`DALL·E`, a Midjourney job UUID, a Deforum timestring, ...).
-    Strong,
 }
 
 /// What one capture group of a pattern means.

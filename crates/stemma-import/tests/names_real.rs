@@ -4,7 +4,7 @@
 
 mod common;
 
-use stemma_legacy::{recognise_filename, FileKind, Tool};
+use stemma_import::{recognise_filename, FileKind, Tool};
 
 #[derive(Default)]
 struct E {

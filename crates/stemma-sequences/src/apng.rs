@@ -1,4 +1,5 @@
-//! Assembling PNG frames into one APNG that carries one stemma record with a per-frame table.
+//! Assembling PNG frames into one APNG that carries one stemma record with a per-frame table (the chunks are
+//! written by `stemma_container::apng`).
 //!
 //! When every frame shares the IHDR fields (and palette), each frame's compressed `IDAT` data is copied into
 //! `fcTL` + `fdAT` chunks without re-encoding. Otherwise every frame is decoded with the `image` crate and
@@ -8,18 +9,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use stemma_container::atomic::write_atomic;
-use stemma_container::png::{
-    encode_chunk, encode_itxt, parse_chunks, ChunkType, ACTL, FCTL, FDAT, IDAT, IEND, IHDR, ITXT,
-    RECORD_KEYWORD,
-};
+use stemma_container::png::{parse_chunks, ChunkType, ACTL, IDAT, IHDR};
 use stemma_container::Limits;
 use stemma_model::{Frame, Generator, Record, Sequence};
 
 use crate::error::{io_err, Error, Result};
-use crate::filename::recognise_filename;
 use crate::sequence::SequenceReport;
+use stemma_import::recognise_filename;
 
-const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
 const PLTE: ChunkType = ChunkType(*b"PLTE");
 const TRNS: ChunkType = ChunkType(*b"tRNS");
 /// Rendering chunks copied from the first frame (colour space, physical size).
@@ -368,50 +365,18 @@ pub fn export_apng_with(
     record.frames = table;
     let json = stemma_model::record_to_json(&record)?;
 
-    // Assemble.
-    let n = u32::try_from(frames.len()).map_err(|_| Error::Apng("too many frames".into()))?;
-    let mut png = Vec::new();
-    png.extend_from_slice(&PNG_SIGNATURE);
-    png.extend_from_slice(&encode_chunk(IHDR, ihdr));
-    let mut actl = Vec::with_capacity(8);
-    actl.extend_from_slice(&n.to_be_bytes());
-    actl.extend_from_slice(&0u32.to_be_bytes());
-    png.extend_from_slice(&encode_chunk(ACTL, &actl));
-    // The record is never compressed (specification §4.1).
-    png.extend_from_slice(&encode_chunk(
-        ITXT,
-        &encode_itxt(RECORD_KEYWORD, &json, false),
-    ));
-    for c in &prepared.header_chunks {
-        png.extend_from_slice(c);
-    }
-    let mut seq_no: u32 = 0;
-    for (i, idats) in prepared.idats.iter().enumerate() {
-        let mut fctl = Vec::with_capacity(26);
-        fctl.extend_from_slice(&seq_no.to_be_bytes());
-        fctl.extend_from_slice(&width.to_be_bytes());
-        fctl.extend_from_slice(&height.to_be_bytes());
-        fctl.extend_from_slice(&0u32.to_be_bytes());
-        fctl.extend_from_slice(&0u32.to_be_bytes());
-        fctl.extend_from_slice(&delay.0.to_be_bytes());
-        fctl.extend_from_slice(&delay.1.to_be_bytes());
-        fctl.push(0); // dispose_op: none
-        fctl.push(0); // blend_op: source
-        png.extend_from_slice(&encode_chunk(FCTL, &fctl));
-        seq_no += 1;
-        for data in idats {
-            if i == 0 {
-                png.extend_from_slice(&encode_chunk(IDAT, data));
-            } else {
-                let mut fdat = Vec::with_capacity(data.len() + 4);
-                fdat.extend_from_slice(&seq_no.to_be_bytes());
-                fdat.extend_from_slice(data);
-                png.extend_from_slice(&encode_chunk(FDAT, &fdat));
-                seq_no += 1;
-            }
-        }
-    }
-    png.extend_from_slice(&encode_chunk(IEND, &[]));
+    // Assemble (the chunk writer is the container layer's).
+    let png = stemma_container::apng::assemble(&stemma_container::apng::ApngParts {
+        ihdr,
+        header_chunks: &prepared.header_chunks,
+        frames: &prepared.idats,
+        delay,
+        record_json: Some(&json),
+    })
+    .map_err(|source| Error::Container {
+        path: out.to_path_buf(),
+        source,
+    })?;
     write_atomic(out, &png).map_err(|source| Error::Container {
         path: out.to_path_buf(),
         source,

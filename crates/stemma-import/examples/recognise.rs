@@ -1,4 +1,4 @@
-//! Print what stemma-legacy recognises in file names given as arguments or on standard input.
+//! Print what stemma-import recognises in file names given as arguments or on standard input.
 use std::io::BufRead;
 
 fn main() {
@@ -17,7 +17,7 @@ fn main() {
         if name.starts_with('#') || name.is_empty() {
             continue;
         }
-        match stemma_legacy::recognise_filename(name) {
+        match stemma_import::recognise_filename(name) {
             Some(m) => println!("{}", serde_json::to_string(&m).unwrap_or_default()),
             None => println!("NONE {name}"),
         }

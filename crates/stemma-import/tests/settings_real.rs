@@ -6,9 +6,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use stemma_legacy::settings::{import_settings_file, SeedRule};
-use stemma_legacy::sidecar::{import_a1111_log_csv, import_a1111_txt, parse_deforum_srt};
-use stemma_legacy::Tool;
+use stemma_import::settings::{import_settings_file, SeedRule};
+use stemma_import::sidecars::{import_a1111_log_csv, import_a1111_txt, parse_deforum_srt};
+use stemma_import::Tool;
 use stemma_model::settings_hash;
 
 fn legacy(test: &str) -> Option<PathBuf> {
@@ -203,7 +203,7 @@ fn pytti_confs() {
 #[test]
 fn pytti_settings_txt_with_scene_lines() {
     let text = "{\"scenes\": \"a red fox || a blue bird:2\", \"scene_prefix\": \"\", \"scene_suffix\": \"\", \"seed\": 7, \"steps_per_scene\": 60, \"save_every\": 10, \"file_namespace\": \"fox\"}\n\nb'0.00: a red fox '\nb'6.00:  a blue bird:2 \\xc3\\xa9'\n";
-    let s = stemma_legacy::import_settings_text("fox(2)_settings.txt", text, None).unwrap();
+    let s = stemma_import::import_settings_text("fox(2)_settings.txt", text, None).unwrap();
     assert_eq!(s.format, "pytti-settings");
     assert_eq!(s.run_id.as_deref(), Some("pytti:fox(2)"));
     assert_eq!(s.schedule.len(), 2);
@@ -247,7 +247,7 @@ fn deforum_colab_still_settings() {
     assert_eq!(s.params.cfg_scale, Some(7.0));
     assert_eq!(s.animated, Some(false));
     // The still's file name carries the same prompt, slugged: the settings are the better source.
-    let m = stemma_legacy::recognise_filename(
+    let m = stemma_import::recognise_filename(
         "20230101125957_00000_a_beautiful_lake_by_Asher_Brown_Durand_trending_on_Artstation.png",
     )
     .unwrap();
@@ -458,10 +458,9 @@ fn a1111_txt_sidecars() {
     assert_eq!(p.scheduler.as_deref(), Some("Automatic"));
     assert_eq!(p.clip_skip, Some(2));
     assert_eq!(p.seed.as_deref(), Some("1984013602"));
-    assert!(p.extra["Tiled Diffusion"]
-        .as_str()
-        .unwrap()
-        .starts_with("{\"Method\": \"Mixture of Diffusers\""));
+    // The one infotext parser (the A1111 importer's) reads JSON-valued parameters as JSON.
+    assert_eq!(p.extra["Tiled Diffusion"]["Method"], "Mixture of Diffusers");
+    assert_eq!(p.extra["Tiled Diffusion"]["Tile batch size"], 6);
     assert_eq!(
         r.generator.as_ref().unwrap().version.as_deref(),
         Some("v1.10.1")
@@ -480,10 +479,10 @@ fn a1111_txt_sidecars() {
         p.extra["RP Ratios"], "1,1; 1,1; 1,1; 1,1; 1,1; 1,1",
         "quoted value with commas"
     );
-    assert!(p.extra["RP Bboxes"]
-        .as_str()
-        .unwrap()
-        .starts_with("[[0, 0, 1024, 1024]"));
+    assert_eq!(
+        p.extra["RP Bboxes"][0],
+        serde_json::json!([0, 0, 1024, 1024])
+    );
     assert_eq!(p.extra["RP Merge Ratio"], "0.8");
 }
 
@@ -511,7 +510,7 @@ fn a1111_log_csv() {
     assert_eq!(p.cfg_scale, Some(4.5));
     assert_eq!(p.steps, Some(30));
     // The log row's full prompt completes the file name's cut prompt.
-    let m = stemma_legacy::recognise_filename(&row.filename).unwrap();
+    let m = stemma_import::recognise_filename(&row.filename).unwrap();
     assert!(m.truncated);
     assert!(r
         .positive()
@@ -524,7 +523,7 @@ fn import_path_dispatches_by_file() {
     let Some(dir) = legacy("import_path_dispatches_by_file") else {
         return;
     };
-    let r = stemma_legacy::import_path(
+    let r = stemma_import::import_path(
         &dir.join("disco_diffusion/TimeToDisco(0)_settings.txt"),
         None,
     )
@@ -532,11 +531,11 @@ fn import_path_dispatches_by_file() {
     assert_eq!(r.generator.as_ref().unwrap().name, "disco");
     assert!(r.settings.as_ref().unwrap().data.is_some());
     let r =
-        stemma_legacy::import_path(&dir.join("pytti/core_demo.yaml"), Some(Tool::Pytti)).unwrap();
+        stemma_import::import_path(&dir.join("pytti/core_demo.yaml"), Some(Tool::Pytti)).unwrap();
     assert_eq!(r.generator.as_ref().unwrap().name, "pytti");
-    let r = stemma_legacy::import_path(&dir.join("a1111/params_24mlight_sd.txt"), None).unwrap();
+    let r = stemma_import::import_path(&dir.join("a1111/params_24mlight_sd.txt"), None).unwrap();
     assert_eq!(r.generator.as_ref().unwrap().name, "a1111");
-    let r = stemma_legacy::import_path(
+    let r = stemma_import::import_path(
         &dir.join("deforum/a1111ext_default_settings.txt"),
         Some(Tool::Deforum),
     )

@@ -1,190 +1,43 @@
 //! Per-image and per-frame sidecars: A1111 `.txt` infotext and `log.csv`, Deforum `{timestring}.srt`.
+//! The infotext itself is parsed by the A1111 importer (`dialects/infotext.rs`), the one parser of that text.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::Value;
-use stemma_model::{Generator, Hires, ModelRef, Params, Prompt, RawEntry, Record};
+use stemma_container::{Entry, Metadata, Value as EntryValue};
+use stemma_model::{Generator, Params, Prompt, RawEntry, Record};
 
 use crate::error::{Error, Result};
+use crate::Evidence;
 
-// ---------------------------------------------------------------------------------------------------------------
-// A1111 infotext (`.txt` sidecar, `params.txt`)
-// ---------------------------------------------------------------------------------------------------------------
-
-/// The parts of an A1111 infotext: prompt, negative prompt and the `key: value` parameters in order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Infotext {
-    pub prompt: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub negative: Option<String>,
-    pub params: Vec<(String, String)>,
-}
-
-impl Infotext {
-    /// The value of a parameter.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Split A1111's parameter line at `, ` outside quotes and brackets into `key: value` pairs.
-pub fn split_infotext_params(line: &str) -> Vec<(String, String)> {
-    let mut items = Vec::new();
-    let mut depth = 0i32;
-    let mut quoted = false;
-    let mut escaped = false;
-    let mut current = String::new();
-    let chars: Vec<char> = line.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if quoted {
-            current.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                quoted = false;
-            }
-            i += 1;
-            continue;
-        }
-        match c {
-            '"' => quoted = true,
-            '{' | '[' | '(' => depth += 1,
-            '}' | ']' | ')' => depth -= 1,
-            _ => {}
-        }
-        if c == ',' && depth <= 0 && chars.get(i + 1) == Some(&' ') {
-            items.push(std::mem::take(&mut current));
-            i += 2;
-            continue;
-        }
-        current.push(c);
-        i += 1;
-    }
-    items.push(current);
-    items
-        .into_iter()
-        .filter_map(|item| {
-            let (k, v) = item.split_once(": ")?;
-            let v = v.trim();
-            let v = if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
-                serde_json::from_str::<String>(v).unwrap_or_else(|_| v.to_string())
-            } else {
-                v.to_string()
-            };
-            Some((k.trim().to_string(), v))
-        })
-        .collect()
-}
-
-/// Parse A1111 infotext: prompt lines, an optional `Negative prompt:` block, and the last line that starts with
-/// `Steps: ` as the parameters.
-pub fn parse_infotext(text: &str) -> Infotext {
-    let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
-    let lines: Vec<&str> = text.split('\n').collect();
-    let params_at = lines
-        .iter()
-        .rposition(|l| l.trim_start().starts_with("Steps: "));
-    let (body, params) = match params_at {
-        Some(i) => (&lines[..i], split_infotext_params(lines[i].trim())),
-        None => (&lines[..], Vec::new()),
-    };
-    let neg_at = body.iter().position(|l| l.starts_with("Negative prompt:"));
-    let (prompt_lines, negative) = match neg_at {
-        Some(i) => {
-            let mut neg = body[i..].join("\n");
-            neg = neg
-                .trim_start_matches("Negative prompt:")
-                .trim()
-                .to_string();
-            (&body[..i], Some(neg))
-        }
-        None => (body, None),
-    };
-    Infotext {
-        prompt: prompt_lines.join("\n").trim().to_string(),
-        negative,
-        params,
-    }
-}
-
-fn parse_num<T: std::str::FromStr>(v: Option<&str>) -> Option<T> {
-    v?.trim().parse().ok()
-}
-
-/// A record from A1111 infotext (a `.txt` sidecar, `params.txt`): prompt, negative, the common parameters
-/// normalised, every other parameter under its own name in `params`, and the text verbatim in `raw`.
+/// A record from A1111 infotext kept in a file of its own (a `.txt` sidecar, `params.txt`), read by the one
+/// infotext parser of the A1111 importer: the same record the text gives inside an image, with the text verbatim
+/// in `raw` (origin `file:txt`).
 pub fn import_a1111_txt(text: &str) -> Record {
-    let info = parse_infotext(text);
-    let mut record = Record::new();
-    record.generator = Some(Generator {
-        name: "a1111".into(),
-        version: info.get("Version").map(str::to_string),
-        dialect: Some("a1111-txt".into()),
-        ..Generator::default()
-    });
-    if !info.prompt.is_empty() || info.negative.is_some() {
-        record.prompt = Some(Prompt {
-            positive: Some(info.prompt.clone()),
-            negative: info.negative.clone(),
-            ..Prompt::default()
-        });
-    }
-    let mut p = Params::default();
-    let mut hires = Hires::default();
-    for (key, value) in &info.params {
-        let v = Some(value.as_str());
-        match key.as_str() {
-            "Steps" => p.steps = parse_num(v),
-            "Sampler" => p.sampler = Some(value.clone()),
-            "Schedule type" => p.scheduler = Some(value.clone()),
-            "CFG scale" => p.cfg_scale = parse_num(v),
-            "Seed" => p.seed = Some(value.clone()),
-            "Size" => {
-                if let Some((w, h)) = value.split_once('x') {
-                    p.width = parse_num(Some(w));
-                    p.height = parse_num(Some(h));
-                }
-            }
-            "Model hash" => {
-                p.model.get_or_insert_with(ModelRef::default).hash = Some(value.clone());
-            }
-            "Model" => {
-                p.model.get_or_insert_with(ModelRef::default).name = Some(value.clone());
-            }
-            "Denoising strength" => p.denoise = parse_num(v),
-            "Clip skip" => p.clip_skip = parse_num(v),
-            "Hires upscale" => hires.scale = parse_num(v),
-            "Hires upscaler" => hires.upscaler = Some(value.clone()),
-            "Hires steps" => hires.steps = parse_num(v),
-            "Version" => {}
-            _ => {
-                p.extra.insert(key.clone(), Value::String(value.clone()));
-            }
-        }
-    }
-    if hires != Hires::default() {
-        hires.denoise = p.denoise;
-        p.hires = Some(hires);
-    }
-    if !p.is_empty() {
-        record.params = Some(p);
-    }
-    record.raw.push(RawEntry {
+    let metadata = Metadata {
+        entries: vec![Entry {
+            origin: "file:txt".into(),
+            key: "parameters".into(),
+            value: EntryValue::Text(text.to_string()),
+            after_image_data: false,
+            encoding: Some("utf-8"),
+        }],
+        ..Metadata::default()
+    };
+    let evidence = Evidence::new(&metadata);
+    let mut record = crate::dialects::a1111_infotext_record(&evidence, text);
+    record.raw = vec![RawEntry {
         origin: "file:txt".into(),
         key: Some("parameters".into()),
         text: Some(text.to_string()),
         used: true,
         ..RawEntry::default()
-    });
+    }];
     record
+}
+
+fn parse_num<T: std::str::FromStr>(v: Option<&str>) -> Option<T> {
+    v?.trim().parse().ok()
 }
 
 /// One row of A1111's `log/images/log.csv`.
@@ -348,7 +201,7 @@ pub fn parse_deforum_srt(text: &str) -> Result<DeforumSrt> {
         });
     }
     if frames.is_empty() && !text.trim().is_empty() {
-        return Err(Error::Parse {
+        return Err(Error::Invalid {
             what: "srt".into(),
             reason: "no Deforum cue (F#: ...) found".into(),
         });
