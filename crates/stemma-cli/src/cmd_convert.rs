@@ -9,6 +9,7 @@ use stemma_model::{relation, Parent};
 
 use crate::cmd_stamp::{write_record, Target};
 use crate::exit;
+use crate::output::done;
 use crate::view::{view_file, Depth};
 
 #[derive(clap::Args)]
@@ -29,10 +30,20 @@ pub struct Args {
     /// Rewrite TARGET even when it carries a C2PA manifest that the change invalidates.
     #[arg(long)]
     force: bool,
+    /// Print nothing on success.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 pub fn run(args: Args) -> Result<u8> {
     let limits = Limits::default();
+    if !relation::ALL.contains(&args.relation.as_str()) {
+        eprintln!(
+            "stemma: warning: --relation {:?} is not one the specification names ({}); it is written as given",
+            args.relation,
+            relation::ALL.join(", ")
+        );
+    }
     let view = view_file(&args.source, &limits, Depth::Import)?;
     let Some(mut record) = view.record else {
         bail!(
@@ -65,6 +76,14 @@ pub fn run(args: Args) -> Result<u8> {
             ..Edit::default()
         },
     };
-    write_record(&target, record, &limits)?;
+    let written = write_record(&target, record, &limits)?;
+    done(
+        args.quiet,
+        format_args!(
+            "{written}, carried from {} (relation {})",
+            args.source.display(),
+            args.relation
+        ),
+    );
     Ok(exit::OK)
 }

@@ -21,6 +21,7 @@ use stemma_model::{record_to_json, Record};
 
 use crate::exit;
 use crate::files::expand;
+use crate::output::Chain;
 use crate::view::text_sidecar_entry;
 
 #[derive(clap::Args)]
@@ -186,8 +187,9 @@ fn dialect_key(d: &str) -> &str {
 }
 
 fn import_one(file: &Path, args: &Args, limits: &Limits) -> Outcome {
-    let fail =
-        |dialect: &str, e: anyhow::Error| Outcome::Failed(dialect.to_string(), format!("{e:#}"));
+    let fail = |dialect: &str, e: anyhow::Error| {
+        Outcome::Failed(dialect.to_string(), Chain(&e).to_string())
+    };
     let bytes = match ops::read_for_edit(file, limits).with_context(|| file.display().to_string()) {
         Ok(b) => b,
         Err(e) => return fail("", e),
@@ -232,8 +234,9 @@ fn import_one(file: &Path, args: &Args, limits: &Limits) -> Outcome {
 
 /// Write `record` into `file` (or its sidecar) unless this is a dry run.
 fn store(file: &Path, dialect: &str, record: &Record, args: &Args, limits: &Limits) -> Outcome {
-    let fail =
-        |dialect: &str, e: anyhow::Error| Outcome::Failed(dialect.to_string(), format!("{e:#}"));
+    let fail = |dialect: &str, e: anyhow::Error| {
+        Outcome::Failed(dialect.to_string(), Chain(&e).to_string())
+    };
     if args.dry_run {
         return Outcome::Imported(dialect.to_string());
     }

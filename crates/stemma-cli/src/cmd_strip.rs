@@ -9,6 +9,7 @@ use stemma_container::{ops, Edit, Limits, RecordChange, StripProfile};
 use stemma_model::{parse_record, record_to_json, Parent, Record, Sequence};
 
 use crate::exit;
+use crate::output::{done, Chain};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Profile {
@@ -31,6 +32,9 @@ pub struct Args {
     /// Write the result here (only with a single FILE).
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Print nothing on success.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 pub fn run(args: Args) -> Result<u8> {
@@ -38,12 +42,18 @@ pub fn run(args: Args) -> Result<u8> {
         bail!("--output needs exactly one FILE");
     }
     let limits = Limits::default();
-    let failures: Vec<String> = args
+    let results: Vec<Result<String>> = args
         .files
         .par_iter()
-        .filter_map(|file| strip_one(file, args.output.as_ref(), args.profile, &limits).err())
-        .map(|e| format!("{e:#}"))
+        .map(|file| strip_one(file, args.output.as_ref(), args.profile, &limits))
         .collect();
+    let mut failures = Vec::new();
+    for result in &results {
+        match result {
+            Ok(line) => done(args.quiet, format_args!("{line}")),
+            Err(e) => failures.push(Chain(e).to_string()),
+        }
+    }
     for f in &failures {
         eprintln!("stemma: {f}");
     }
@@ -59,7 +69,7 @@ fn strip_one(
     output: Option<&PathBuf>,
     profile: Profile,
     limits: &Limits,
-) -> Result<()> {
+) -> Result<String> {
     let edit = match profile {
         Profile::All => Edit {
             record: RecordChange::Remove,
@@ -91,9 +101,32 @@ fn strip_one(
             }
         }
     };
-    ops::rewrite(file, output.map(PathBuf::as_path), &edit, limits)
+    let outcome = ops::rewrite(file, output.map(PathBuf::as_path), &edit, limits)
         .with_context(|| format!("{}: not written", file.display()))?;
-    Ok(())
+    let name = profile.name();
+    Ok(match (output, outcome) {
+        (Some(out), _) => format!(
+            "{}: written, {} stripped (--profile {name})",
+            out.display(),
+            file.display()
+        ),
+        (None, ops::Outcome::Unchanged) => {
+            format!("{}: nothing to strip (--profile {name})", file.display())
+        }
+        (None, ops::Outcome::Written) => {
+            format!("{}: stripped (--profile {name})", file.display())
+        }
+    })
+}
+
+impl Profile {
+    fn name(self) -> &'static str {
+        match self {
+            Profile::All => "all",
+            Profile::Lineage => "lineage",
+            Profile::Stemma => "stemma",
+        }
+    }
 }
 
 /// The record reduced to content ids and lineage: no prompt, parameters, settings, raw metadata or file names.

@@ -10,7 +10,8 @@ const IMAGE_EXTENSIONS: &[&str] = &[
     "png", "apng", "jpg", "jpeg", "jpe", "jfif", "webp", "gif", "avif", "heic", "heif",
 ];
 
-/// Files named directly, plus the image files found under folders, in a stable order.
+/// Files named directly, plus the image files found under folders, in a stable order. A folder without image
+/// files is named on standard error.
 pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for path in paths {
@@ -23,6 +24,10 @@ pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
                 .map(|e| e.into_path())
                 .collect();
             found.sort();
+            if found.is_empty() {
+                // Saying nothing would look like "nothing to report" for files that were never read.
+                eprintln!("stemma: no image files found in {}", path.display());
+            }
             out.extend(found);
         } else {
             out.push(path.clone());

@@ -11,6 +11,7 @@ mod cmd_strip;
 mod cmd_verify;
 mod config;
 mod files;
+mod output;
 mod view;
 
 use std::io::{self, Write};
@@ -92,8 +93,12 @@ fn main() -> ExitCode {
                     }
                 }
             }
-            let _ = writeln!(io::stderr(), "stemma: {err:#}");
-            ExitCode::from(exit::FILE_ERROR)
+            let _ = writeln!(io::stderr(), "stemma: {}", output::Chain(&err));
+            if output::is_usage_error(&err) {
+                ExitCode::from(exit::USAGE)
+            } else {
+                ExitCode::from(exit::FILE_ERROR)
+            }
         }
     }
 }

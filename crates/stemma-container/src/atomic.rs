@@ -16,7 +16,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".stemma-")
         .suffix(".tmp")
-        .tempfile_in(dir)?;
+        .tempfile_in(dir)
+        .map_err(|e| in_folder(e, "cannot create a file in the folder", dir))?;
     tmp.write_all(bytes)?;
     if let Ok(meta) = fs::metadata(path) {
         fs::set_permissions(tmp.path(), meta.permissions())?;
@@ -29,4 +30,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// An error creating the temporary file, named by the folder (the caller names the target file), not by the
+/// temporary file's random name that tempfile puts in its message.
+fn in_folder(err: std::io::Error, what: &str, dir: &Path) -> std::io::Error {
+    // tempfile's message is "<OS error> at path <temporary file>": keep the OS error.
+    let text = err.to_string();
+    let cause = text.split(" at path ").next().unwrap_or_default();
+    std::io::Error::new(err.kind(), format!("{what} {}: {cause}", dir.display()))
 }
