@@ -2,8 +2,8 @@
 # Run every fuzz target for SECONDS each (default 60) with cargo-fuzz (libFuzzer), after seeding fuzz/corpus/.
 # Usage: fuzz/run.sh [SECONDS] [TARGET...]      e.g. fuzz/run.sh 300 write_roundtrip
 #
-# Toolchain: cargo-fuzz needs nightly flags. A nightly toolchain is used when rustup has one; otherwise the stable
-# toolchain with RUSTC_BOOTSTRAP=1 (what this project's machines have). No sanitizer: the code under test forbids
+# Toolchain: cargo-fuzz needs nightly flags. The machine's one (stable) toolchain is used with RUSTC_BOOTSTRAP=1;
+# STEMMA_FUZZ_NIGHTLY=1 uses `cargo +nightly` instead where a nightly is installed. No sanitizer: the code under test forbids
 # `unsafe`, so AddressSanitizer (nightly only) adds cost and finds nothing; panics, overflows (debug assertions are
 # on) and broken invariants are what the targets catch. Crashes are saved to fuzz/artifacts/<target>/; a summary
 # line per target (executions, coverage, crashes) goes to fuzz/logs/summary.tsv.
@@ -16,7 +16,7 @@ if [ ${#targets[@]} -eq 0 ]; then
   targets=(read_png read_jpeg read_webp read_gif read_bmff read_xmp read_exif write_roundtrip import_entries parse_record)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+if [ "${STEMMA_FUZZ_NIGHTLY:-0}" = 1 ]; then
   fuzz=(cargo +nightly fuzz)
 else
   export RUSTC_BOOTSTRAP=1

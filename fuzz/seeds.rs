@@ -186,7 +186,7 @@ fn exif_blocks(format: Format, file: &[u8]) -> Vec<Vec<u8>> {
 /// Tiny images of every writable format from the project's own writers: plain, stamped with each record, and
 /// stamped with every mirror.
 fn generated_files() -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
+    let mut out = vec![("gen_items.avif".to_string(), avif_fixture())];
     for (ext, format) in [
         ("png", ImageFormat::Png),
         ("jpg", ImageFormat::Jpeg),
@@ -245,4 +245,76 @@ fn walk(root: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+// ISO BMFF building (AVIF is read, not written, by stemma).
+
+fn full_box(kind: &[u8; 4], version: u8, body: &[u8]) -> Vec<u8> {
+    let mut b = vec![version, 0, 0, 0];
+    b.extend_from_slice(body);
+    plain_box(kind, &b)
+}
+
+fn plain_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+    b.extend_from_slice(kind);
+    b.extend_from_slice(body);
+    b
+}
+
+fn infe(id: u16, kind: &[u8; 4], content_type: Option<&str>) -> Vec<u8> {
+    let mut b = id.to_be_bytes().to_vec();
+    b.extend_from_slice(&[0, 0]);
+    b.extend_from_slice(kind);
+    b.push(0);
+    if let Some(ct) = content_type {
+        b.extend_from_slice(ct.as_bytes());
+        b.push(0);
+    }
+    full_box(b"infe", 2, &b)
+}
+
+const AVIF_XMP: &str = r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:description><rdf:Alt><rdf:li xml:lang="x-default">an avif duck</rdf:li></rdf:Alt></dc:description></rdf:Description></rdf:RDF></x:xmpmeta>"#;
+
+/// A small AVIF (ftyp, meta with av01 / Exif / XMP items, mdat), as `containers_hostile.rs` builds it.
+fn avif_fixture() -> Vec<u8> {
+    let coded = b"\x12\x00\x0a\x0bAV1-DATA".to_vec();
+    let mut exif = vec![0, 0, 0, 6];
+    exif.extend_from_slice(b"Exif\0\0");
+    exif.extend_from_slice(&stemma_container::exif::build(&[
+        stemma_container::exif::TextTag::UserComment("Steps: 20, Seed: 1".into()),
+    ]));
+    let items: Vec<(u16, Vec<u8>)> = vec![(1, coded), (2, exif), (3, AVIF_XMP.as_bytes().to_vec())];
+    let ftyp = plain_box(b"ftyp", b"avif\0\0\0\0avifmif1");
+    let build_meta = |mdat_data_start: u32| {
+        let hdlr = full_box(b"hdlr", 0, b"\0\0\0\0pict\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        let pitm = full_box(b"pitm", 0, &1u16.to_be_bytes());
+        let mut iinf_body = 3u16.to_be_bytes().to_vec();
+        iinf_body.extend(infe(1, b"av01", None));
+        iinf_body.extend(infe(2, b"Exif", None));
+        iinf_body.extend(infe(3, b"mime", Some("application/rdf+xml")));
+        let iinf = full_box(b"iinf", 0, &iinf_body);
+        let mut iloc_body = vec![0x44, 0x00];
+        iloc_body.extend_from_slice(&(items.len() as u16).to_be_bytes());
+        let mut at = mdat_data_start;
+        for (id, data) in &items {
+            iloc_body.extend_from_slice(&id.to_be_bytes());
+            iloc_body.extend_from_slice(&0u16.to_be_bytes());
+            iloc_body.extend_from_slice(&1u16.to_be_bytes());
+            iloc_body.extend_from_slice(&at.to_be_bytes());
+            iloc_body.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            at += data.len() as u32;
+        }
+        let iloc = full_box(b"iloc", 0, &iloc_body);
+        let mut ispe_body = 64u32.to_be_bytes().to_vec();
+        ispe_body.extend_from_slice(&48u32.to_be_bytes());
+        let ipco = plain_box(b"ipco", &full_box(b"ispe", 0, &ispe_body));
+        let iprp = plain_box(b"iprp", &ipco);
+        full_box(b"meta", 0, &[hdlr, pitm, iinf, iloc, iprp].concat())
+    };
+    let meta_len = build_meta(0).len();
+    let start = (ftyp.len() + meta_len + 8) as u32;
+    let meta = build_meta(start);
+    let mdat_body: Vec<u8> = items.iter().flat_map(|(_, d)| d.clone()).collect();
+    [ftyp, meta, plain_box(b"mdat", &mdat_body)].concat()
 }
