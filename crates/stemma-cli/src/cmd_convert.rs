@@ -11,6 +11,8 @@ use crate::cmd_stamp::{write_record, Target};
 use crate::exit;
 use stemma_import::{resolve, ResolveOptions};
 
+use crate::output::done;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The file whose record is carried over (its stemma record, or the record imported from its metadata).
@@ -29,10 +31,20 @@ pub struct Args {
     /// Rewrite TARGET even when it is read-only or carries a C2PA manifest that the change invalidates.
     #[arg(long)]
     force: bool,
+    /// Print nothing on success.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 pub fn run(args: Args) -> Result<u8> {
     let limits = Limits::default();
+    if !relation::ALL.contains(&args.relation.as_str()) {
+        eprintln!(
+            "stemma: warning: --relation {:?} is not one the specification names ({}); it is written as given",
+            args.relation,
+            relation::ALL.join(", ")
+        );
+    }
     let view = resolve(
         &args.source,
         &ResolveOptions {
@@ -71,6 +83,14 @@ pub fn run(args: Args) -> Result<u8> {
             ..Edit::default()
         },
     };
-    write_record(&target, record, &limits)?;
+    let written = write_record(&target, record, &limits)?;
+    done(
+        args.quiet,
+        format_args!(
+            "{written}, carried from {} (relation {})",
+            args.source.display(),
+            args.relation
+        ),
+    );
     Ok(exit::OK)
 }

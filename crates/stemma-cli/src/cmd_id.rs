@@ -5,11 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
-use serde_json::json;
+use serde_json::Value;
 use stemma_container::{ops, Limits};
 
 use crate::exit;
 use crate::files::expand;
+use crate::output::{json_file_object, Chain};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -42,10 +43,10 @@ pub fn run(args: Args) -> Result<u8> {
     for (file, result) in results {
         match result {
             Ok(ids) if args.json => {
-                serde_json::to_writer(
-                    &mut out,
-                    &json!({"file": file, "pixels": ids.pixels, "data": ids.data}),
-                )?;
+                let mut object = json_file_object(file);
+                object.insert("pixels".into(), ids.pixels.into());
+                object.insert("data".into(), ids.data.into());
+                serde_json::to_writer(&mut out, &Value::Object(object))?;
                 writeln!(out)?;
             }
             Ok(ids) => {
@@ -62,7 +63,7 @@ pub fn run(args: Args) -> Result<u8> {
             Err(e) => {
                 failed = true;
                 out.flush()?;
-                eprintln!("stemma: {e:#}");
+                eprintln!("stemma: {}", Chain(&e));
             }
         }
     }

@@ -18,6 +18,7 @@ use stemma_sequences::FrameIndex;
 
 use crate::exit;
 use crate::files::{expand, Folders};
+use crate::output::Chain;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -187,8 +188,9 @@ fn dialect_key(d: &str) -> &str {
 }
 
 fn import_one(file: &Path, args: &Args, limits: &Limits, folders: &Folders) -> Outcome {
-    let fail =
-        |dialect: &str, e: anyhow::Error| Outcome::Failed(dialect.to_string(), format!("{e:#}"));
+    let fail = |dialect: &str, e: anyhow::Error| {
+        Outcome::Failed(dialect.to_string(), Chain(&e).to_string())
+    };
     // Held from the read to the write, so that a concurrent stamp is not overwritten by this import.
     let _lock = stemma_container::lock::lock_for_update(file).ok();
     let bytes = match ops::read_for_edit(file, limits).with_context(|| file.display().to_string()) {
@@ -247,8 +249,9 @@ fn record_dialect(resolved: &stemma_import::Resolved) -> String {
 
 /// Write `record` into `file` (or its sidecar) unless this is a dry run.
 fn store(file: &Path, dialect: &str, record: &Record, args: &Args, limits: &Limits) -> Outcome {
-    let fail =
-        |dialect: &str, e: anyhow::Error| Outcome::Failed(dialect.to_string(), format!("{e:#}"));
+    let fail = |dialect: &str, e: anyhow::Error| {
+        Outcome::Failed(dialect.to_string(), Chain(&e).to_string())
+    };
     if args.dry_run {
         return Outcome::Imported(dialect.to_string());
     }

@@ -5,7 +5,6 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use serde_json::json;
 use stemma_container::Limits;
 use stemma_import::{resolve, Depth, ResolveOptions};
 use stemma_model::{Parent, Record};
@@ -14,6 +13,7 @@ use stemma_sequences::{
 };
 
 use crate::exit;
+use crate::output::json_file_object;
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -65,7 +65,7 @@ pub fn run(args: Args) -> Result<u8> {
             .with_context(|| format!("{}: folder not scanned", path.display()))?;
         let mut out = BufWriter::new(io::stdout().lock());
         if args.json {
-            serde_json::to_writer(&mut out, &scan)?;
+            serde_json::to_writer(&mut out, &scan_json(&scan)?)?;
             writeln!(out)?;
         } else {
             print_scan(&mut out, &path, &scan)?;
@@ -74,6 +74,40 @@ pub fn run(args: Args) -> Result<u8> {
         return Ok(exit::OK);
     }
     run_file(&path, args.json)
+}
+
+/// The folder scan as JSON. Paths that are not UTF-8 are given as text with U+FFFD, and listed once more in
+/// `non_utf8_paths` as `{"path": <that text>, "bytes": [<the raw bytes>]}`, so that nothing is lost.
+fn scan_json(scan: &FolderScan) -> Result<serde_json::Value> {
+    let mut scan = scan.clone();
+    let mut odd: Vec<serde_json::Value> = Vec::new();
+    let mut fix = |path: &mut PathBuf| {
+        if path.to_str().is_none() {
+            let mut named = json_file_object(path);
+            let text = named.remove("file").unwrap_or_default();
+            *path = PathBuf::from(text.as_str().unwrap_or_default());
+            odd.push(serde_json::json!({"path": text, "bytes": named.remove("file_bytes")}));
+        }
+    };
+    scan.stray.iter_mut().for_each(&mut fix);
+    scan.orphan_settings.iter_mut().for_each(&mut fix);
+    for s in &mut scan.sequences {
+        fix(&mut s.folder);
+        s.frames.iter_mut().for_each(|f| fix(&mut f.path));
+        s.interpolated.iter_mut().for_each(|f| fix(&mut f.path));
+        s.duplicates
+            .iter_mut()
+            .for_each(|d| d.paths.iter_mut().for_each(&mut fix));
+        s.interpolations.iter_mut().for_each(|i| fix(&mut i.folder));
+        s.settings_file.iter_mut().for_each(&mut fix);
+        s.resume_settings.iter_mut().for_each(&mut fix);
+        s.srt_file.iter_mut().for_each(&mut fix);
+    }
+    let mut value = serde_json::to_value(&scan)?;
+    if let (Some(object), false) = (value.as_object_mut(), odd.is_empty()) {
+        object.insert("non_utf8_paths".into(), odd.into());
+    }
+    Ok(value)
 }
 
 /// The per-frame table of an animated file's record.
@@ -102,10 +136,10 @@ fn run_file(path: &Path, as_json: bool) -> Result<u8> {
     }
     let mut out = BufWriter::new(io::stdout().lock());
     if as_json {
-        serde_json::to_writer(
-            &mut out,
-            &json!({"file": path, "sequence": record.sequence, "frames": record.frames}),
-        )?;
+        let mut object = json_file_object(path);
+        object.insert("sequence".into(), serde_json::to_value(&record.sequence)?);
+        object.insert("frames".into(), serde_json::to_value(&record.frames)?);
+        serde_json::to_writer(&mut out, &object)?;
         writeln!(out)?;
     } else {
         print_frames(&mut out, path, &record)?;

@@ -7,7 +7,6 @@ use std::sync::mpsc;
 use anyhow::Result;
 use rayon::prelude::*;
 use serde::Serialize;
-use serde_json::json;
 use serde_json::value::RawValue;
 use stemma_container::{Format, Limits, Metadata};
 use stemma_model::Record;
@@ -17,6 +16,7 @@ use crate::files::expand;
 use stemma_import::{resolve_in, Depth, RecordSource, ResolveOptions, Resolved as FileView};
 
 use crate::files::Folders;
+use crate::output::{json_file, json_file_object, Chain, JsonFile};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -162,12 +162,11 @@ fn render(path: &Path, result: Result<FileView>, mode: Mode) -> Rendered {
         Ok(view) if mode.json => write_json_line(&mut bytes, &json_view(path, view)),
         Ok(view) => write_human(&mut bytes, path, view),
         Err(err) => {
-            let message = format!("{err:#}");
+            let message = Chain(err).to_string();
             let written = if mode.json && !mode.record_only {
-                write_json_line(
-                    &mut bytes,
-                    &json!({"file": path, "error": message.as_str()}),
-                )
+                let mut object = json_file_object(path);
+                object.insert("error".into(), message.as_str().into());
+                write_json_line(&mut bytes, &object)
             } else {
                 Ok(())
             };
@@ -193,7 +192,8 @@ fn write_json_line<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> io::R
 /// The `--json` object of one file; its fields serialize in this order.
 #[derive(Serialize)]
 struct JsonView<'a> {
-    file: &'a Path,
+    #[serde(flatten)]
+    file: JsonFile<'a>,
     format: Format,
     width: Option<u32>,
     height: Option<u32>,
@@ -206,7 +206,7 @@ struct JsonView<'a> {
 
 fn json_view<'a>(path: &'a Path, view: &'a FileView) -> JsonView<'a> {
     JsonView {
-        file: path,
+        file: json_file(path),
         format: view.metadata.format,
         width: view.metadata.width,
         height: view.metadata.height,

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
 use stemma_container::atomic::WriteOptions;
 use stemma_container::{ops, sidecar, Edit, Limits, RecordChange};
@@ -10,6 +10,7 @@ use stemma_model::{
     parse_record, record_to_json, relation, ContentId, Params, Parent, Record, Sequence,
 };
 
+use crate::output::{done, Chain, UsageError};
 use crate::{config, exit};
 use stemma_import::{resolve, ResolveOptions};
 
@@ -84,6 +85,9 @@ pub struct Args {
     /// For a video: record the per-frame table (each frame's pixel id and number) from the frames in this folder.
     #[arg(long, value_name = "FOLDER")]
     frames_from: Option<PathBuf>,
+    /// Print nothing on success.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 pub fn run(args: Args) -> Result<u8> {
@@ -120,8 +124,39 @@ pub fn run(args: Args) -> Result<u8> {
             ..Edit::default()
         },
     };
-    write_record(&target, record, &limits)?;
+    let written = write_record(&target, record, &limits)?;
+    done(args.quiet, format_args!("{written}"));
     Ok(exit::OK)
+}
+
+/// What `write_record` did, as the one line a command prints.
+pub struct Written {
+    /// The file (or sidecar) written, or the file left as it was.
+    pub path: PathBuf,
+    pub how: How,
+}
+
+pub enum How {
+    /// The file was rewritten in place with the record.
+    InPlace,
+    /// A new file was written from `file`.
+    Output,
+    /// The sidecar was written.
+    Sidecar,
+    /// The file already held exactly this record: nothing was written.
+    Unchanged,
+}
+
+impl std::fmt::Display for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = self.path.display();
+        match self.how {
+            How::InPlace => write!(f, "{path}: record written"),
+            How::Output => write!(f, "{path}: written, with the record"),
+            How::Sidecar => write!(f, "{path}: sidecar written"),
+            How::Unchanged => write!(f, "{path}: unchanged (it already holds this record)"),
+        }
+    }
 }
 
 /// Where and how a record is written.
@@ -135,7 +170,7 @@ pub struct Target<'a> {
 
 /// Write `record` for `target.file`: refuse damaged files, fill in the content ids, validate against the schema,
 /// then rewrite the file atomically (or write its sidecar).
-pub fn write_record(target: &Target, mut record: Record, limits: &Limits) -> Result<()> {
+pub fn write_record(target: &Target, mut record: Record, limits: &Limits) -> Result<Written> {
     let file = target.file;
     let name = || file.display().to_string();
     let bytes = std::fs::read(file).with_context(name)?;
@@ -166,8 +201,10 @@ pub fn write_record(target: &Target, mut record: Record, limits: &Limits) -> Res
     if target.sidecar {
         let path = sidecar::write_sidecar(file, &json)
             .with_context(|| format!("{}: sidecar not written", file.display()))?;
-        eprintln!("wrote {}", path.display());
-        return Ok(());
+        return Ok(Written {
+            path,
+            how: How::Sidecar,
+        });
     }
     let edit = Edit {
         record: RecordChange::Set(json),
@@ -176,12 +213,50 @@ pub fn write_record(target: &Target, mut record: Record, limits: &Limits) -> Res
     let options = WriteOptions {
         allow_read_only: target.edit.force,
     };
-    let done = ops::rewrite_with(file, target.output, &edit, limits, &options)
-        .with_context(|| format!("{}: not written", file.display()))?;
-    for note in &done.notes {
+    let rewritten = ops::rewrite_with(file, target.output, &edit, limits, &options)
+        .with_context(|| format!("{}: not written", file.display()))
+        .map_err(|e| explain_overflow(e, file))?;
+    for note in &rewritten.notes {
         eprintln!("stemma: warning: {}: {note}", file.display());
     }
-    Ok(())
+    Ok(match (target.output, rewritten.outcome) {
+        (Some(out), _) => Written {
+            path: out.to_path_buf(),
+            how: How::Output,
+        },
+        (None, ops::Outcome::Unchanged) => Written {
+            path: file.to_path_buf(),
+            how: How::Unchanged,
+        },
+        (None, ops::Outcome::Written) => Written {
+            path: file.to_path_buf(),
+            how: How::InPlace,
+        },
+    })
+}
+
+/// A prompt too long for the XMP mirrors of a JPEG's standard XMP (64 KB; the record itself goes to ExtendedXMP)
+/// gets a hint saying what to do.
+fn explain_overflow(err: anyhow::Error, file: &Path) -> anyhow::Error {
+    let overflow = err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<stemma_container::Error>(),
+            Some(stemma_container::Error::Limit {
+                limit: "max_standard_xmp",
+                ..
+            })
+        )
+    });
+    if overflow {
+        err.context(format!(
+            "{}: the prompt is too long for the XMP copies other programs read (a JPEG's standard XMP holds \
+             64 KB); stamp with --no-xmp to write the record without them, or --sidecar to keep the record \
+             beside the file",
+            file.display()
+        ))
+    } else {
+        err
+    }
 }
 
 fn base_record(args: &Args, limits: &Limits) -> Result<Record> {
@@ -204,7 +279,7 @@ fn base_record(args: &Args, limits: &Limits) -> Result<Record> {
         Ok(resolved) => Ok(resolved.record.unwrap_or_else(Record::new)),
         // A sidecar can describe a file stemma cannot read; it starts empty.
         Err(e) if args.sidecar => {
-            eprintln!("stemma: {e:#}; starting from an empty record");
+            eprintln!("stemma: {}; starting from an empty record", Chain(&e));
             Ok(Record::new())
         }
         Err(e) => Err(e),
@@ -227,13 +302,15 @@ fn apply_flags(record: &mut Record, args: &Args, limits: &Limits) -> Result<()> 
         for kv in &args.params {
             let (key, value) = kv
                 .split_once('=')
-                .ok_or_else(|| anyhow!("--param {kv:?}: expected KEY=VALUE"))?;
+                .filter(|(key, _)| !key.is_empty())
+                .ok_or_else(|| UsageError(format!("--param {kv:?}: expected KEY=VALUE")))?;
             object.insert(key.to_string(), param_value(key, value));
         }
         if let Some(seed) = &args.seed {
             object.insert("seed".into(), Value::String(seed.clone()));
         }
-        let params: Params = serde_json::from_value(Value::Object(object)).context("--param")?;
+        let params: Params = serde_json::from_value(Value::Object(object))
+            .map_err(|e| UsageError(format!("--param: {e}")))?;
         record.params = Some(params);
     }
     for spec in &args.parents {

@@ -10,6 +10,7 @@ use stemma_container::{ops, Edit, Limits, RecordChange, StripProfile};
 use stemma_model::{parse_record, record_to_json, share_record, Parent, Record, Sequence};
 
 use crate::exit;
+use crate::output::{done, Chain};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Profile {
@@ -38,6 +39,9 @@ pub struct Args {
     /// Rewrite files even when they are read-only.
     #[arg(long)]
     force: bool,
+    /// Print nothing on success.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 pub fn run(args: Args) -> Result<u8> {
@@ -45,12 +49,18 @@ pub fn run(args: Args) -> Result<u8> {
         bail!("--output needs exactly one FILE");
     }
     let limits = Limits::default();
-    let failures: Vec<String> = args
+    let results: Vec<Result<String>> = args
         .files
         .par_iter()
-        .filter_map(|file| strip_one(file, &args, &limits).err())
-        .map(|e| format!("{e:#}"))
+        .map(|file| strip_one(file, &args, &limits))
         .collect();
+    let mut failures = Vec::new();
+    for result in &results {
+        match result {
+            Ok(line) => done(args.quiet, format_args!("{line}")),
+            Err(e) => failures.push(Chain(e).to_string()),
+        }
+    }
     for f in &failures {
         eprintln!("stemma: {f}");
     }
@@ -61,11 +71,12 @@ pub fn run(args: Args) -> Result<u8> {
     })
 }
 
-fn strip_one(file: &Path, args: &Args, limits: &Limits) -> Result<()> {
+fn strip_one(file: &Path, args: &Args, limits: &Limits) -> Result<String> {
     let output = args.output.as_ref();
+    let profile = args.profile;
     // The lineage profile reads the record before rewriting: hold the lock across both.
     let _lock = stemma_container::lock::lock_for_update(file).ok();
-    let edit = match args.profile {
+    let edit = match profile {
         Profile::All => Edit {
             record: RecordChange::Remove,
             strip: Some(StripProfile::All),
@@ -121,12 +132,37 @@ fn strip_one(file: &Path, args: &Args, limits: &Limits) -> Result<()> {
     let options = WriteOptions {
         allow_read_only: args.force,
     };
-    let done = ops::rewrite_with(file, output.map(PathBuf::as_path), &edit, limits, &options)
+    let rewritten = ops::rewrite_with(file, output.map(PathBuf::as_path), &edit, limits, &options)
         .with_context(|| format!("{}: not written", file.display()))?;
-    for note in &done.notes {
+    for note in &rewritten.notes {
         eprintln!("stemma: warning: {}: {note}", file.display());
     }
-    Ok(())
+    let outcome = rewritten.outcome;
+    let name = profile.name();
+    Ok(match (output, outcome) {
+        (Some(out), _) => format!(
+            "{}: written, {} stripped (--profile {name})",
+            out.display(),
+            file.display()
+        ),
+        (None, ops::Outcome::Unchanged) => {
+            format!("{}: nothing to strip (--profile {name})", file.display())
+        }
+        (None, ops::Outcome::Written) => {
+            format!("{}: stripped (--profile {name})", file.display())
+        }
+    })
+}
+
+impl Profile {
+    fn name(self) -> &'static str {
+        match self {
+            Profile::All => "all",
+            Profile::Lineage => "lineage",
+            Profile::Stemma => "stemma",
+            Profile::Share => "share",
+        }
+    }
 }
 
 /// The record reduced to content ids and lineage: no prompt, parameters, settings, raw metadata or file names.

@@ -126,5 +126,6 @@ fn write_back(cat: &Catalog, file: &Path, image: i64) -> Result<()> {
         sidecar: false,
         edit: Edit::default(),
     };
-    write_record(&target, record, &limits)
+    write_record(&target, record, &limits)?;
+    Ok(())
 }

@@ -8,6 +8,7 @@ use stemma_container::{ops, Limits};
 
 use crate::exit;
 use crate::files::expand;
+use crate::output::Chain;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -42,7 +43,7 @@ pub fn run(args: Args) -> Result<u8> {
             }
             Err(e) => {
                 broken += 1;
-                println!("ERROR {e:#}");
+                println!("ERROR {}", Chain(e));
             }
         }
     }
@@ -69,7 +70,15 @@ fn verify_one(file: &Path, limits: &Limits) -> Result<Vec<String>> {
     let handler = ops::handler_of(source).with_context(name)?;
     let mut problems = handler.check(&bytes, limits).with_context(name)?;
     let meta = handler.scan(source, limits).with_context(name)?;
-    problems.extend(meta.warnings.iter().filter(|w| w.contains("CRC")).cloned());
+    // The scan's CRC warnings (text chunks) repeat what the check found (every chunk) in shorter words: each is
+    // added only when the check did not already report it.
+    let new_crc_warnings: Vec<String> = meta
+        .warnings
+        .iter()
+        .filter(|w| w.contains("CRC") && !problems.iter().any(|p| p.starts_with(w.as_str())))
+        .cloned()
+        .collect();
+    problems.extend(new_crc_warnings);
     let Some(json) = &meta.record_json else {
         return Ok(problems);
     };

@@ -34,15 +34,24 @@ pub fn config_path() -> Option<PathBuf> {
     Some(base.join("stemma/config.toml"))
 }
 
-/// The configuration, or the defaults when there is no file. A file that exists but is broken is an error.
+/// The configuration, or the defaults when there is no file. A file that exists but is broken is an error, and so
+/// is a `$STEMMA_CONFIG` naming a file that does not exist (the user asked for that file; silently writing
+/// without its settings would surprise them).
 pub fn load() -> Result<Config> {
     let Some(path) = config_path() else {
         return Ok(Config::default());
     };
+    let named = std::env::var_os("STEMMA_CONFIG").is_some();
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             toml::from_str(&text).with_context(|| format!("configuration {}", path.display()))
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && named => Err(e).with_context(|| {
+            format!(
+                "configuration {} (named by $STEMMA_CONFIG) not found",
+                path.display()
+            )
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
         Err(e) => Err(e).with_context(|| format!("configuration {}", path.display())),
     }

@@ -11,7 +11,8 @@ const IMAGE_EXTENSIONS: &[&str] = &[
     "m4v", "mov", "webm", "mkv",
 ];
 
-/// Files named directly, plus the image files found under folders, in a stable order.
+/// Files named directly, plus the image files found under folders, in a stable order. A folder without image
+/// files is named on standard error.
 ///
 /// Symbolic links under a folder are followed (a link to a file is that file; a link to a folder is walked),
 /// with loop detection; a loop or an unreadable entry is reported on standard error, never skipped silently. A
@@ -44,6 +45,10 @@ pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
                 }
             }
             found.sort();
+            if found.is_empty() {
+                // Saying nothing would look like "nothing to report" for files that were never read.
+                eprintln!("stemma: no image files found in {}", path.display());
+            }
             out.extend(once_per_file(found));
         } else {
             out.push(path.clone());

@@ -19,6 +19,7 @@ mod cmd_tag;
 mod cmd_verify;
 mod config;
 mod files;
+mod output;
 mod seq_video;
 mod stamp_frames;
 
@@ -131,8 +132,12 @@ fn main() -> ExitCode {
                     }
                 }
             }
-            let _ = writeln!(io::stderr(), "stemma: {err:#}");
-            ExitCode::from(exit::FILE_ERROR)
+            let _ = writeln!(io::stderr(), "stemma: {}", output::Chain(&err));
+            if output::is_usage_error(&err) {
+                ExitCode::from(exit::USAGE)
+            } else {
+                ExitCode::from(exit::FILE_ERROR)
+            }
         }
     }
 }

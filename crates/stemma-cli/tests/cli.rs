@@ -422,11 +422,10 @@ fn seeds_stay_strings_and_invalid_records_are_refused() {
 /// Every PNG of the shared corpus is read without error and its chunks are listed.
 #[test]
 fn every_corpus_png_is_read() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    if !corpus.exists() {
-        eprintln!("\n*** SKIPPED: ../shared/corpus not found; corpus PNGs were not checked ***\n");
+    let Some(shared) = common::shared_dir("corpus") else {
         return;
-    }
+    };
+    let corpus = shared.join("corpus");
     let mut seen = 0;
     for entry in walk(&corpus) {
         let head = std::fs::read(&entry).unwrap_or_default();

@@ -110,7 +110,9 @@ pub fn write_atomic_with(
         // The kernel applies the umask to this mode, so a new file gets the mode any program would give it.
         builder.permissions(fs::Permissions::from_mode(0o666));
     }
-    let mut tmp = builder.tempfile_in(dir)?;
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .map_err(|e| in_folder(e, "cannot create a file in the folder", dir))?;
     for block in bytes.chunks(WRITE_BLOCK) {
         faults.before(Step::Write)?;
         tmp.write_all(block)?;
@@ -168,3 +170,11 @@ fn keep_owner(file: &fs::File, meta: &fs::Metadata) {
 
 #[cfg(not(unix))]
 fn keep_owner(_file: &fs::File, _meta: &fs::Metadata) {}
+/// An error creating the temporary file, named by the folder (the caller names the target file), not by the
+/// temporary file's random name that tempfile puts in its message.
+fn in_folder(err: std::io::Error, what: &str, dir: &Path) -> std::io::Error {
+    // tempfile's message is "<OS error> at path <temporary file>": keep the OS error.
+    let text = err.to_string();
+    let cause = text.split(" at path ").next().unwrap_or_default();
+    std::io::Error::new(err.kind(), format!("{what} {}: {cause}", dir.display()))
+}

@@ -7,11 +7,10 @@ use std::path::{Path, PathBuf};
 use stemma_container::ops::{handler_of, scan_path};
 use stemma_container::{Limits, Value};
 
+mod common;
+
 fn shared() -> Option<PathBuf> {
-    let dir = std::env::var_os("STEMMA_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    dir.join("corpus").is_dir().then_some(dir)
+    common::shared_dir("corpus")
 }
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {

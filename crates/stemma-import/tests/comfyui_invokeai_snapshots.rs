@@ -11,12 +11,10 @@ use serde_json::{json, Value};
 use stemma_container::{ops, Limits};
 use stemma_import::{import, Evidence};
 
+mod common;
+
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("STEMMA_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-        .join("corpus");
-    dir.join("expected.jsonl").exists().then_some(dir)
+    common::shared_dir("corpus/expected.jsonl").map(|d| d.join("corpus"))
 }
 
 /// The record and report of one file, with bulky verbatim data reduced to a summary.

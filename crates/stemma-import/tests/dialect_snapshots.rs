@@ -14,12 +14,10 @@ use stemma_import::{import, Evidence};
 /// Settings documents larger than this are reduced to their format and size.
 const MAX_SETTINGS: usize = 4000;
 
+mod common;
+
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("STEMMA_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-        .join("corpus");
-    dir.join("expected.jsonl").exists().then_some(dir)
+    common::shared_dir("corpus/expected.jsonl").map(|d| d.join("corpus"))
 }
 
 /// A key/value dump (`midjourney/picteus_mj_metadata.json`) as PNG text entries, as in `corpus.rs`.
