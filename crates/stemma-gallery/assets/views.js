@@ -141,6 +141,7 @@ export async function showSequence(main, n) {
     strip.append(e);
     return e;
   });
+  const player = el('div', { class: 'player', 'data-testid': 'player' });
   let at = 0, timer = null;
   function show(i) {
     at = i;
@@ -149,6 +150,9 @@ export async function showSequence(main, n) {
     if (slot.image !== null) view.src = '/api/images/' + slot.image + '/file';
     label.textContent = (slot.kind === 'gap' ? 'gap at frame ' : slot.kind === 'interpolated' ? 'interpolated frame ' : 'frame ') + slot.index;
     view.dataset.index = String(slot.index);
+    // What playback went through, for anyone checking the player (a test, a screen reader summary).
+    if (slot.kind === 'gap') player.dataset.gapsShown = String(Number(player.dataset.gapsShown || 0) + 1);
+    if (i === s.slots.length - 1) player.dataset.loops = String(Number(player.dataset.loops || 0) + 1);
   }
   const play = el('button', { 'data-testid': 'play', text: 'Play', onclick: () => {
     if (timer) { clearInterval(timer); timer = null; play.textContent = 'Play'; return; }
@@ -158,8 +162,9 @@ export async function showSequence(main, n) {
       show((at + 1) % s.slots.length);
     }, 1000 / fps);
   } });
+  player.append(view, label, play);
   if (s.slots.length) show(0);
-  main.append(el('div', { class: 'player' }, view, label, play), strip);
+  main.append(player, strip);
 }
 
 export async function showPrompts(main) {
