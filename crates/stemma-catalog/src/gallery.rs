@@ -25,7 +25,10 @@ pub struct Tile {
 
 /// The field names (and aliases) of the query language, for completion.
 pub fn field_names() -> Vec<&'static str> {
-    crate::query::parse::FIELDS.iter().map(|(n, _)| *n).collect()
+    crate::query::parse::FIELDS
+        .iter()
+        .map(|(n, _)| *n)
+        .collect()
 }
 
 fn condition(query: Option<&str>) -> Result<(String, Vec<SqlValue>)> {

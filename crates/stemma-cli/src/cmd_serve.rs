@@ -96,8 +96,15 @@ pub fn run(args: Args) -> Result<u8> {
         };
         let state = Arc::new(AppState::new(cat, args.write, access));
         follow(&library, &catalog_path, Arc::clone(&state), args.quiet)?;
-        let mode = if args.write { "read-write" } else { "read-only" };
-        println!("serving {} at {url} ({mode}; Ctrl-C to stop)", library.display());
+        let mode = if args.write {
+            "read-write"
+        } else {
+            "read-only"
+        };
+        println!(
+            "serving {} at {url} ({mode}; Ctrl-C to stop)",
+            library.display()
+        );
         if !args.no_open {
             open_browser(&url);
         }

@@ -22,6 +22,9 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), 'stemma-gallery-'));
   const lib = join(work, 'library');
   cpSync(join(repo, 'examples', 'library'), lib, { recursive: true });
+  // `stemma/lighthouse-upscaled.png` has the same pixels as the A1111 image, so the catalog keeps one image for
+  // both with the record of whichever it read first; without it the library is the same every run.
+  rmSync(join(lib, 'stemma'), { recursive: true, force: true });
   // A real lineage edge: sketch.png becomes an img2img child of the A1111 image (what `stemma convert` records).
   execFileSync(stemma, ['convert', '--relation', 'img2img', join(lib, 'a1111', '00012-1234567890.png'), join(lib, 'plain', 'sketch.png')]);
   server = spawn(stemma, ['serve', lib, '--port', '0', '--write', '--no-open'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -125,7 +128,7 @@ test('the Disco run plays with its gap marked', async () => {
 });
 
 test('an image is tagged and found by tag:', async () => {
-  await page.goto(url + '#/image/1');
+  await page.goto(url + '#/image/1');  // a Disco frame: no tags yet
   await page.waitForSelector('[data-testid=tag-form]');
   await page.fill('[data-testid=tag-input]', 'keeper');
   await page.press('[data-testid=tag-input]', 'Enter');

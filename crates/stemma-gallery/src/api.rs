@@ -60,21 +60,31 @@ pub struct PageQuery {
     stacks: bool,
 }
 
-pub async fn images(State(state): State<Arc<AppState>>, Query(p): Query<PageQuery>) -> Result<Json<Value>> {
+pub async fn images(
+    State(state): State<Arc<AppState>>,
+    Query(p): Query<PageQuery>,
+) -> Result<Json<Value>> {
     let limit = p.limit.unwrap_or(500).clamp(1, MAX_PAGE);
     with_catalog(&state, move |cat| {
         let q = p.q.as_deref();
         let tiles = gallery::page(cat, q, p.after, limit, p.stacks)?;
-        let next = (tiles.len() == limit).then(|| tiles.last().map(|t| t.id)).flatten();
+        let next = (tiles.len() == limit)
+            .then(|| tiles.last().map(|t| t.id))
+            .flatten();
         let total = (p.after == 0)
             .then(|| gallery::count(cat, q, p.stacks))
             .transpose()?;
-        Ok(Json(json!({ "tiles": tiles, "next": next, "total": total })))
+        Ok(Json(
+            json!({ "tiles": tiles, "next": next, "total": total }),
+        ))
     })
     .await
 }
 
-pub async fn image(State(state): State<Arc<AppState>>, Path(id): Path<i64>) -> Result<Json<detail::Detail>> {
+pub async fn image(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+) -> Result<Json<detail::Detail>> {
     with_catalog(&state, move |cat| Ok(Json(detail::detail(cat, id)?))).await
 }
 
@@ -105,7 +115,11 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-pub async fn file(State(state): State<Arc<AppState>>, Path(id): Path<i64>, headers: HeaderMap) -> Result<Response> {
+pub async fn file(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response> {
     let (path, content_id) = with_catalog(&state, move |cat| file_of(cat, id)).await?;
     let etag = format!("\"{}\"", content_id.replace('"', ""));
     if etag_matches(&headers, &etag) {
@@ -115,7 +129,12 @@ pub async fn file(State(state): State<Arc<AppState>>, Path(id): Path<i64>, heade
         path: path.display().to_string(),
         source: e,
     })?;
-    let kind = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    let kind = match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("png") | Some("apng") => "image/png",
         Some("jpg") | Some("jpeg") => "image/jpeg",
         Some("webp") => "image/webp",
@@ -123,20 +142,29 @@ pub async fn file(State(state): State<Arc<AppState>>, Path(id): Path<i64>, heade
         _ => "application/octet-stream",
     };
     Ok((
-        [(header::CONTENT_TYPE, kind.to_string()), (header::ETAG, etag), (header::CACHE_CONTROL, "private, no-cache".into())],
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (header::ETAG, etag),
+            (header::CACHE_CONTROL, "private, no-cache".into()),
+        ],
         bytes,
     )
         .into_response())
 }
 
-pub async fn thumb(State(state): State<Arc<AppState>>, Path(id): Path<i64>, headers: HeaderMap) -> Result<Response> {
+pub async fn thumb(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response> {
     let (path, content_id) = with_catalog(&state, move |cat| file_of(cat, id)).await?;
     let etag = format!("\"t-{}\"", content_id.replace('"', ""));
     if etag_matches(&headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    let cached = thumbs::cache_path(&state.thumbs_dir, &content_id)
-        .ok_or_else(|| Error::BadRequest(format!("image {id}: content id {content_id} is not hex")))?;
+    let cached = thumbs::cache_path(&state.thumbs_dir, &content_id).ok_or_else(|| {
+        Error::BadRequest(format!("image {id}: content id {content_id} is not hex"))
+    })?;
     let _permit = state
         .thumb_slots
         .acquire()
@@ -157,7 +185,10 @@ pub async fn thumb(State(state): State<Arc<AppState>>, Path(id): Path<i64>, head
 }
 
 pub async fn sequence_list(State(state): State<Arc<AppState>>) -> Result<Json<Value>> {
-    with_catalog(&state, move |cat| Ok(Json(json!({ "sequences": sequences::sequences(cat)? })))).await
+    with_catalog(&state, move |cat| {
+        Ok(Json(json!({ "sequences": sequences::sequences(cat)? })))
+    })
+    .await
 }
 
 /// Most groups of each kind on the prompts page.
@@ -171,7 +202,9 @@ pub async fn prompt_groups(State(state): State<Arc<AppState>>) -> Result<Json<Va
         variations.truncate(MAX_GROUPS);
         let mut templates = prompts::templates(cat, 3)?;
         templates.truncate(MAX_GROUPS);
-        Ok(Json(json!({ "prompts": unique, "variations": variations, "templates": templates })))
+        Ok(Json(
+            json!({ "prompts": unique, "variations": variations, "templates": templates }),
+        ))
     })
     .await
 }
@@ -184,7 +217,11 @@ pub struct TagBody {
     remove: Vec<String>,
 }
 
-pub async fn tag(State(state): State<Arc<AppState>>, Path(id): Path<i64>, Json(body): Json<TagBody>) -> Result<Json<Value>> {
+pub async fn tag(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    Json(body): Json<TagBody>,
+) -> Result<Json<Value>> {
     if !state.write {
         return Err(Error::ReadOnly);
     }
@@ -202,7 +239,11 @@ pub struct RateBody {
     rating: u8,
 }
 
-pub async fn rate(State(state): State<Arc<AppState>>, Path(id): Path<i64>, Json(body): Json<RateBody>) -> Result<Json<Value>> {
+pub async fn rate(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    Json(body): Json<RateBody>,
+) -> Result<Json<Value>> {
     if !state.write {
         return Err(Error::ReadOnly);
     }

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 use stemma_catalog::find::{hit, Hit};
-use stemma_catalog::lineage::{ancestors, children, compare, descendants, parents, Comparison, Link};
+use stemma_catalog::lineage::{
+    ancestors, children, compare, descendants, parents, Comparison, Link,
+};
 use stemma_catalog::resolver::{resolve, ResolveOptions};
 use stemma_catalog::Catalog;
 
@@ -78,25 +80,49 @@ fn label(h: &Hit) -> String {
 fn node_key(link: &Link) -> String {
     match &link.image {
         Some(h) => format!("i{}", h.id),
-        None => format!("x{}", link.id.as_deref().or(link.hint.as_deref()).unwrap_or("?")),
+        None => format!(
+            "x{}",
+            link.id.as_deref().or(link.hint.as_deref()).unwrap_or("?")
+        ),
     }
 }
 
 /// Walk a link tree into nodes and edges. `up` is true for ancestors (the link's image is the parent).
-fn walk(links: &[Link], from: &str, depth: i64, up: bool, nodes: &mut BTreeMap<String, Node>, edges: &mut Vec<Edge>) {
+fn walk(
+    links: &[Link],
+    from: &str,
+    depth: i64,
+    up: bool,
+    nodes: &mut BTreeMap<String, Node>,
+    edges: &mut Vec<Edge>,
+) {
     for link in links {
         let key = node_key(link);
         nodes.entry(key.clone()).or_insert_with(|| Node {
             key: key.clone(),
             image: link.image.as_ref().map(|h| h.id),
             label: link.image.as_ref().map(label).unwrap_or_else(|| {
-                link.hint.clone().or_else(|| link.id.clone()).unwrap_or_default()
+                link.hint
+                    .clone()
+                    .or_else(|| link.id.clone())
+                    .unwrap_or_default()
             }),
             depth,
         });
-        let (a, b) = if up { (key.clone(), from.to_string()) } else { (from.to_string(), key.clone()) };
-        if !edges.iter().any(|e| e.from == a && e.to == b && e.relation == link.relation) {
-            edges.push(Edge { from: a, to: b, relation: link.relation.clone() });
+        let (a, b) = if up {
+            (key.clone(), from.to_string())
+        } else {
+            (from.to_string(), key.clone())
+        };
+        if !edges
+            .iter()
+            .any(|e| e.from == a && e.to == b && e.relation == link.relation)
+        {
+            edges.push(Edge {
+                from: a,
+                to: b,
+                relation: link.relation.clone(),
+            });
         }
         let next = if up { depth - 1 } else { depth + 1 };
         walk(&link.links, &key, next, up, nodes, edges);
@@ -127,10 +153,25 @@ pub fn detail(cat: &Catalog, id: i64) -> Result<Detail> {
     }
     let me = format!("i{id}");
     let mut nodes = BTreeMap::new();
-    nodes.insert(me.clone(), Node { key: me.clone(), image: Some(id), label: label(&h), depth: 0 });
+    nodes.insert(
+        me.clone(),
+        Node {
+            key: me.clone(),
+            image: Some(id),
+            label: label(&h),
+            depth: 0,
+        },
+    );
     let mut edges = Vec::new();
     walk(&ancestors(cat, id)?, &me, -1, true, &mut nodes, &mut edges);
-    walk(&descendants(cat, id)?, &me, 1, false, &mut nodes, &mut edges);
+    walk(
+        &descendants(cat, id)?,
+        &me,
+        1,
+        false,
+        &mut nodes,
+        &mut edges,
+    );
     let (infotext, comfy_prompt, comfy_workflow) = original_texts(cat, &h);
     Ok(Detail {
         id,
@@ -167,5 +208,9 @@ fn original_texts(cat: &Catalog, h: &Hit) -> (Option<String>, Option<String>, Op
             .and_then(|r| r.text.clone())
     };
     let json_text = |key: &str| text_of(key).filter(|t| serde_json::from_str::<Value>(t).is_ok());
-    (text_of("parameters"), json_text("prompt"), json_text("workflow"))
+    (
+        text_of("parameters"),
+        json_text("prompt"),
+        json_text("workflow"),
+    )
 }

@@ -34,9 +34,9 @@ impl Error {
             Error::Catalog(stemma_catalog::Error::Query { .. }) | Error::BadRequest(_) => {
                 StatusCode::BAD_REQUEST
             }
-            Error::Catalog(stemma_catalog::Error::NotInCatalog(_)) | Error::NotFound(_) => {
-                StatusCode::NOT_FOUND
-            }
+            Error::Catalog(stemma_catalog::Error::NotInCatalog(_))
+            | Error::Catalog(stemma_catalog::Error::Db(rusqlite::Error::QueryReturnedNoRows))
+            | Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::ReadOnly => StatusCode::FORBIDDEN,
             Error::Thumbnail { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             _ => StatusCode::INTERNAL_SERVER_ERROR,

@@ -45,7 +45,12 @@ impl AppState {
             .path
             .parent()
             .map(|d| d.join("thumbs"))
-            .unwrap_or_else(|| catalog.root.join(stemma_catalog::catalog::CATALOG_DIR).join("thumbs"));
+            .unwrap_or_else(|| {
+                catalog
+                    .root
+                    .join(stemma_catalog::catalog::CATALOG_DIR)
+                    .join("thumbs")
+            });
         AppState {
             catalog: Mutex::new(catalog),
             write,
@@ -86,7 +91,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/prompts", get(api::prompt_groups))
         .fallback(static_asset)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), security::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            security::guard,
+        ))
         .with_state(state)
 }
 

@@ -106,11 +106,20 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
     let access = &state.access;
     let headers = req.headers();
     let mut response = if !access.host_ok(headers) {
-        refuse(StatusCode::MISDIRECTED_REQUEST, "foreign Host header refused")
-    } else if req.method() != Method::GET && req.method() != Method::HEAD && !access.origin_ok(headers) {
+        refuse(
+            StatusCode::MISDIRECTED_REQUEST,
+            "foreign Host header refused",
+        )
+    } else if req.method() != Method::GET
+        && req.method() != Method::HEAD
+        && !access.origin_ok(headers)
+    {
         refuse(StatusCode::FORBIDDEN, "cross-origin request refused")
     } else if !access.token_ok(headers, req.uri().query()) {
-        refuse(StatusCode::UNAUTHORIZED, "token required: open the URL the server printed")
+        refuse(
+            StatusCode::UNAUTHORIZED,
+            "token required: open the URL the server printed",
+        )
     } else {
         let set_cookie = access
             .token
@@ -124,10 +133,19 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
         r
     };
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }
 

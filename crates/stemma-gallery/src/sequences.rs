@@ -47,7 +47,10 @@ pub fn sequences(cat: &Catalog) -> Result<Vec<Sequence>> {
     };
     let mut out = Vec::new();
     for folder in folders(cat)? {
-        if Path::new(&folder).components().any(|c| c.as_os_str() == stemma_catalog::catalog::CATALOG_DIR) {
+        if Path::new(&folder)
+            .components()
+            .any(|c| c.as_os_str() == stemma_catalog::catalog::CATALOG_DIR)
+        {
             continue;
         }
         let dir = cat.path_of(&folder);

@@ -55,11 +55,15 @@ fn store(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.display().to_string(),
         source: e,
     };
-    let dir = path.parent().ok_or_else(|| Error::NotFound(path.display().to_string()))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::NotFound(path.display().to_string()))?;
     std::fs::create_dir_all(dir).map_err(io)?;
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
         std::process::id()
     ));
     let mut f = std::fs::File::create(&tmp).map_err(io)?;
