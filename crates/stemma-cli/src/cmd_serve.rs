@@ -31,6 +31,9 @@ pub struct Args {
     /// Do not open the browser.
     #[arg(long)]
     no_open: bool,
+    /// Serve the catalog as it is: no scan first, no following changes (a catalog someone else keeps current).
+    #[arg(long)]
+    no_scan: bool,
     /// Print nothing but the URL and errors.
     #[arg(short, long)]
     quiet: bool,
@@ -57,16 +60,8 @@ fn changed(s: &ScanSummary) -> bool {
 pub fn run(args: Args) -> Result<u8> {
     let library = args.library.clone().unwrap_or_else(|| PathBuf::from("."));
     let mut cat = open_catalog(&args, &library)?;
-    let summary = scan(&mut cat, &library, &ScanOptions::default())
-        .with_context(|| format!("{}: scan failed", library.display()))?;
-    if !args.quiet {
-        eprintln!(
-            "scanned {}: {} files, {} new images, {} unreadable",
-            library.display(),
-            summary.files,
-            summary.new_images,
-            summary.errors.len()
-        );
+    if !args.no_scan {
+        scan_first(&mut cat, &library, args.quiet)?;
     }
     let ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let token = if ip.is_loopback() {
@@ -95,7 +90,9 @@ pub fn run(args: Args) -> Result<u8> {
             None => format!("http://{host}/"),
         };
         let state = Arc::new(AppState::new(cat, args.write, access));
-        follow(&library, &catalog_path, Arc::clone(&state), args.quiet)?;
+        if !args.no_scan {
+            follow(&library, &catalog_path, Arc::clone(&state), args.quiet)?;
+        }
         let mode = if args.write {
             "read-write"
         } else {
@@ -113,6 +110,21 @@ pub fn run(args: Args) -> Result<u8> {
             .context("server stopped")
     })?;
     Ok(exit::OK)
+}
+
+fn scan_first(cat: &mut Catalog, library: &Path, quiet: bool) -> Result<()> {
+    let summary = scan(cat, library, &ScanOptions::default())
+        .with_context(|| format!("{}: scan failed", library.display()))?;
+    if !quiet {
+        eprintln!(
+            "scanned {}: {} files, {} new images, {} unreadable",
+            library.display(),
+            summary.files,
+            summary.new_images,
+            summary.errors.len()
+        );
+    }
+    Ok(())
 }
 
 /// Follow changes: a watcher thread rescans (through its own catalog connection) after a burst of changes settles,
