@@ -17,6 +17,7 @@ const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const shots = process.env.SCREENSHOT_DIR || tmpdir();
 
 let server, browser, page, url, work;
+const HOSTILE = '</div><img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'stemma-gallery-'));
@@ -27,6 +28,8 @@ before(async () => {
   rmSync(join(lib, 'stemma'), { recursive: true, force: true });
   // A real lineage edge: sketch.png becomes an img2img child of the A1111 image (what `stemma convert` records).
   execFileSync(stemma, ['convert', '--relation', 'img2img', join(lib, 'a1111', '00012-1234567890.png'), join(lib, 'plain', 'sketch.png')]);
+  // A hostile prompt (prompts are attacker-controlled text in downloaded images).
+  execFileSync(stemma, ['stamp', '--prompt', HOSTILE, join(lib, 'comfyui', 'ComfyUI_00001_.png')]);
   server = spawn(stemma, ['serve', lib, '--port', '0', '--write', '--no-open'], { stdio: ['ignore', 'pipe', 'pipe'] });
   url = await new Promise((ok, fail) => {
     let out = '';
@@ -137,4 +140,15 @@ test('an image is tagged and found by tag:', async () => {
   await page.waitForSelector('#grid[data-ready="true"]');
   const ids = await page.locator('#grid a.tile').evaluateAll((as) => as.map((a) => a.dataset.id));
   assert.deepEqual(ids, ['1']);
+});
+
+test('a prompt with markup is shown as text and runs nothing', async () => {
+  await page.goto(url + '#/?q=' + encodeURIComponent('path:comfyui'));
+  await page.waitForSelector('#grid[data-ready="true"]');
+  await page.locator('#grid a.tile').first().click();
+  await page.waitForSelector('[data-testid=image-page]');
+  assert.equal(await page.locator('[data-testid=prompt]').textContent(), HOSTILE);
+  assert.equal(await page.locator('#main img[src="x"]').count(), 0);
+  assert.equal(await page.locator('#main script').count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
 });
