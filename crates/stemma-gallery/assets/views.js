@@ -185,7 +185,20 @@ export async function showPrompts(main) {
   main.append(vars);
   main.append(el('h2', { text: 'Templates' }));
   const tpl = el('div', { 'data-testid': 'templates' });
-  for (const t of d.templates) tpl.append(el('pre', { class: 'prompt', text: JSON.stringify(t, null, 1) }));
+  // Each template with its slots as facets: the values a slot took, with counts, each a search for that value.
+  for (const t of d.templates) {
+    const box = el('div', { class: 'template', 'data-testid': 'template' });
+    box.append(el('div', { class: 'prompt', text: t.template }));
+    box.append(el('p', { class: 'muted', text: (t.recorded ? 'recorded' : 'inferred from variations') + ' · ' + t.images + ' images' }));
+    for (const [slot, values] of t.slots) {
+      const facet = el('p', { class: 'facet' }, el('strong', { text: slot + ': ' }));
+      for (const [value, count] of Object.entries(values)) {
+        facet.append(el('a', { class: 'chip', href: search(quote(value)), text: value }), el('span', { class: 'muted', text: ' ×' + count + '  ' }));
+      }
+      box.append(facet);
+    }
+    tpl.append(box);
+  }
   if (!d.templates.length) tpl.append(el('p', { class: 'muted', text: 'No templates.' }));
   main.append(tpl);
 }

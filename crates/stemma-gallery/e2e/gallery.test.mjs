@@ -3,7 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, cpSync, rmSync } from 'node:fs';
+import { mkdtempSync, cpSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,12 +17,27 @@ const stemma = process.env.STEMMA_BIN || join(target, 'debug', 'stemma');
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const shots = process.env.SCREENSHOT_DIR || tmpdir();
 
-let server, browser, page, url, work;
+let server, browser, page, url, work, lib;
+
+// A small PNG of one colour (a file "arriving" from a generator while the gallery is open).
+function png(r, g, b) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+  const crc = (buf) => { let c = 0xffffffff; for (const x of buf) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => {
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13); ihdr.writeUInt32BE(16, 0); ihdr.writeUInt32BE(16, 4); ihdr[8] = 8; ihdr[9] = 2;
+  const rows = Buffer.concat(Array.from({ length: 16 }, () => Buffer.from([0, ...Array(16).fill([r, g, b]).flat()])));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
 const HOSTILE = '</div><img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'stemma-gallery-'));
-  const lib = join(work, 'library');
+  lib = join(work, 'library');
   cpSync(join(repo, 'examples', 'library'), lib, { recursive: true });
   // `stemma/lighthouse-upscaled.png` has the same pixels as the A1111 image, so the catalog keeps one image for
   // both with the record of whichever it read first; without it the library is the same every run.
@@ -151,4 +167,20 @@ test('a prompt with markup is shown as text and runs nothing', async () => {
   assert.equal(await page.locator('#main img[src="x"]').count(), 0);
   assert.equal(await page.locator('#main script').count(), 0);
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
+});
+
+test('the prompts page lists prompts with counts', async () => {
+  await page.goto(url + '#/prompts');
+  await page.locator('[data-testid=prompt-list]', { hasText: 'a lighthouse on a cliff' }).waitFor();
+  await page.waitForSelector('[data-testid=variations]');
+  await page.waitForSelector('[data-testid=templates]');
+});
+
+test('a file arriving while the page is open appears in the grid', async () => {
+  await page.goto(url + '#/?q=' + encodeURIComponent('path:arrivals'));
+  await page.waitForSelector('[data-testid=empty]');
+  mkdirSync(join(lib, 'arrivals'));
+  writeFileSync(join(lib, 'arrivals', 'new.png'), png(200, 40, 90));
+  await page.waitForSelector('#grid a.tile', { timeout: 15000 });
+  assert.equal(await page.locator('#grid a.tile').count(), 1);
 });
