@@ -27,6 +27,9 @@ pub struct Access {
     pub hosts: Vec<String>,
     /// Required when bound beyond loopback.
     pub token: Option<String>,
+    /// Bound to every interface (`0.0.0.0`, `::`) with a token: the names clients use are not known, so any Host
+    /// is accepted and the token (which a rebinding page cannot know) guards the server.
+    pub any_host: bool,
 }
 
 impl Access {
@@ -46,22 +49,29 @@ impl Access {
                 }
             }
         }
-        Access { hosts, token }
+        let any_host = addr.ip().is_unspecified() && token.is_some();
+        Access {
+            hosts,
+            token,
+            any_host,
+        }
     }
 
     fn host_ok(&self, headers: &HeaderMap) -> bool {
         headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
-            .is_some_and(|h| self.hosts.iter().any(|a| a.eq_ignore_ascii_case(h)))
+            .is_some_and(|h| self.any_host || self.hosts.iter().any(|a| a.eq_ignore_ascii_case(h)))
     }
 
+    /// Same origin: the Origin header names the (already checked) host the request was sent to.
     fn origin_ok(&self, headers: &HeaderMap) -> bool {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
         headers
             .get(header::ORIGIN)
             .and_then(|h| h.to_str().ok())
             .and_then(|o| o.strip_prefix("http://"))
-            .is_some_and(|o| self.hosts.iter().any(|a| a.eq_ignore_ascii_case(o)))
+            .is_some_and(|o| host.is_some_and(|h| h.eq_ignore_ascii_case(o)))
     }
 
     fn token_ok(&self, headers: &HeaderMap, query: Option<&str>) -> bool {

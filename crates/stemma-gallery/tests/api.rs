@@ -184,6 +184,9 @@ async fn writes_need_write_mode_and_the_own_origin() {
         ),
     )
     .await;
+    // Same origin means the very host the request went to: another name of the same server is another origin.
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = send(&rw, post("/api/images/1/rating", own, r#"{"rating":4}"#)).await;
     assert_eq!(r.status(), StatusCode::OK);
     let hits = stemma_catalog::find::find(&cat, Some("tag:keep rating:4"), None).unwrap();
     assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![1]);
@@ -392,4 +395,46 @@ async fn image_detail_has_the_recipe_and_sequences_their_gaps() {
         .unwrap()
         .iter()
         .any(|f| f == "tag"));
+}
+
+#[tokio::test]
+async fn bound_to_every_interface_the_token_guards_any_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = Catalog::init(dir.path()).unwrap();
+    let addr: SocketAddr = "0.0.0.0:4000".parse().unwrap();
+    let state = Arc::new(AppState::new(
+        cat,
+        true,
+        Access::for_addr(addr, Some("t0k".into())),
+    ));
+    let call = |host: &str, token: Option<&str>, origin: Option<&str>| {
+        let mut b = Request::post("/api/images/1/rating")
+            .header(header::HOST, host)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(t) = token {
+            b = b.header("x-stemma-token", t);
+        }
+        if let Some(o) = origin {
+            b = b.header(header::ORIGIN, o);
+        }
+        b.body(Body::from(r#"{"rating":1}"#)).unwrap()
+    };
+    let status = |req: Request<Body>| {
+        let state = Arc::clone(&state);
+        async move { router(state).oneshot(req).await.unwrap().status() }
+    };
+    let lan = "192.168.1.5:4000";
+    assert_eq!(
+        status(call(lan, None, Some("http://192.168.1.5:4000"))).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(call(lan, Some("t0k"), Some("http://evil.example"))).await,
+        StatusCode::FORBIDDEN
+    );
+    // Past every guard: the image does not exist in this empty catalog.
+    assert_eq!(
+        status(call(lan, Some("t0k"), Some("http://192.168.1.5:4000"))).await,
+        StatusCode::NOT_FOUND
+    );
 }
