@@ -389,6 +389,12 @@ async fn image_detail_has_the_recipe_and_sequences_their_gaps() {
         .map(|s| s["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["frame", "frame", "frame", "gap", "frame", "frame"]);
+    // The ComfyUI example carries its graph: the page offers it for copying, as the file has it.
+    let id =
+        json(send(&f, get("/api/images?q=path%3Acomfyui")).await).await["tiles"][0]["id"].clone();
+    let d = json(send(&f, get(&format!("/api/images/{id}"))).await).await;
+    let graph: Value = serde_json::from_str(d["comfy_prompt"].as_str().unwrap()).unwrap();
+    assert!(graph.is_object());
     let info = json(send(&f, get("/api/info")).await).await;
     assert!(info["fields"]
         .as_array()
