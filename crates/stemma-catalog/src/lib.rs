@@ -9,6 +9,7 @@ mod error;
 pub mod export;
 pub mod extract;
 pub mod find;
+pub mod gallery;
 pub mod lineage;
 pub mod link;
 pub mod prompts;

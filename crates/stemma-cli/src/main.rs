@@ -12,6 +12,7 @@ mod cmd_log;
 mod cmd_prompts;
 mod cmd_scan;
 mod cmd_seq;
+mod cmd_serve;
 mod cmd_show;
 mod cmd_stamp;
 mod cmd_strip;
@@ -97,6 +98,8 @@ enum Command {
     Diff(cmd_diff::Args),
     /// Export the catalog as JSON Lines or CSV, or a lineage graph as PROV-JSON.
     Export(cmd_export::Args),
+    /// Show the library in the browser: grid, search, stacks, recipes, lineage, sequences.
+    Serve(cmd_serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -120,6 +123,7 @@ fn main() -> ExitCode {
         Command::Tree(args) => cmd_log::run_tree(args),
         Command::Diff(args) => cmd_diff::run(args),
         Command::Export(args) => cmd_export::run(args),
+        Command::Serve(args) => cmd_serve::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
