@@ -79,7 +79,13 @@ pub fn write_atomic_with(
     let existing = match fs::metadata(&target) {
         Ok(m) => Some(m),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e.into()),
+        // Named by the target: "Not a directory" alone does not say which folder is wrong.
+        Err(e) => {
+            return Err(Error::Io(io::Error::new(
+                e.kind(),
+                format!("cannot write {}: {e}", target.display()),
+            )))
+        }
     };
     if let Some(meta) = &existing {
         if !meta.is_file() {

@@ -28,7 +28,10 @@ use serde::Serialize;
 use stemma_container::{ops, sidecar, Error as ContainerError, Format, Limits, Metadata};
 use stemma_model::{parse_record, Record};
 
-use crate::{import_layers, Confidence, Error, Evidence, FolderContext, Result, Tier};
+use crate::{
+    import_layers, probe_stealth_path, Confidence, Error, Evidence, FolderContext, Result,
+    StealthProbe, Tier,
+};
 
 pub use combine::combine;
 
@@ -124,7 +127,8 @@ pub fn resolve_in(path: &Path, folder: &FolderContext, opts: &ResolveOptions) ->
         path: path.to_path_buf(),
         error,
     };
-    let metadata = match ops::scan_path(path, limits) {
+    // A PNG cut short still shows what comes before the cut (with a warning); writers refuse it.
+    let metadata = match ops::scan_path_truncated(path, limits) {
         Ok(m) => m,
         // A file stemma cannot read may still have a sidecar (videos, layered files, read-only media).
         Err(e @ (ContainerError::UnknownFormat(_) | ContainerError::Unsupported { .. })) => {
@@ -181,14 +185,41 @@ pub fn resolve_in(path: &Path, folder: &FolderContext, opts: &ResolveOptions) ->
         Depth::Deep => Some(std::fs::read(path).map_err(crate::error::io_err(path))?),
         _ => None,
     };
-    Ok(imported(
+    let resolved = imported(
         metadata,
         file_name,
         file.as_deref(),
         folder,
         limits,
         warnings,
-    ))
+    );
+    if file.is_some() || resolved.record.is_some() || resolved.metadata.format != Format::Png {
+        return Ok(resolved);
+    }
+    // A PNG with no other metadata may hide stealth pnginfo in its pixels (Forge, NovelAI): its first pixel rows
+    // say so cheaply, and only then is the file read and decoded.
+    let mut resolved = resolved;
+    match probe_stealth_path(path, limits) {
+        Ok(StealthProbe::Signature) => {
+            let file = std::fs::read(path).map_err(crate::error::io_err(path))?;
+            let Resolved {
+                metadata, warnings, ..
+            } = resolved;
+            Ok(imported(
+                metadata,
+                file_name,
+                Some(&file),
+                folder,
+                limits,
+                warnings,
+            ))
+        }
+        Ok(_) => Ok(resolved),
+        Err(e) => {
+            resolved.warnings.push(e.to_string());
+            Ok(resolved)
+        }
+    }
 }
 
 /// What the importers make of metadata already read (for callers that hold the file in memory, such as
