@@ -124,11 +124,7 @@ fn seeds_of_file(name: &str, bytes: &[u8], out: &mut Vec<Seed>) {
         format!("{name}.entries"),
         &entries_to_bytes(&meta.entries, Some(base_name)),
     ));
-    let evidence = stemma_import::Evidence {
-        metadata: &meta,
-        file_name: Some(base_name),
-        file: None,
-    };
+    let evidence = stemma_import::Evidence::new(&meta).with_file_name(Some(base_name));
     if let Some(imported) = stemma_import::import(&evidence).imported {
         if let Ok(json) = stemma_model::record_to_json(&imported.record) {
             out.push(seed(

@@ -300,11 +300,7 @@ pub fn entries_to_bytes(entries: &[Entry], file_name: Option<&str>) -> Vec<u8> {
 }
 
 fn import_checked(meta: &Metadata, file_name: Option<&str>) {
-    let evidence = Evidence {
-        metadata: meta,
-        file_name,
-        file: None,
-    };
+    let evidence = Evidence::new(meta).with_file_name(file_name);
     let report = stemma_import::import(&evidence);
     if let Some(imported) = report.imported {
         record_round_trip(&imported.record, imported.dialect);
