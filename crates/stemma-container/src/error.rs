@@ -47,6 +47,9 @@ pub enum Error {
         found: u64,
         context: String,
     },
+    /// Something to be written does not fit the format's own size field (a JPEG segment holds 65,533 bytes).
+    #[error("{what} is {size} bytes; the format allows at most {max} in one piece")]
+    TooLarge { what: String, size: u64, max: u64 },
     /// The operation is not available for this format.
     #[error("{operation} is not supported for {format} files")]
     Unsupported {

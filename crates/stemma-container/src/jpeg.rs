@@ -576,7 +576,10 @@ fn read_segment(
     }
 }
 
-/// Encode one marker segment.
+/// The largest payload one marker segment holds (its 16-bit length counts itself).
+const MAX_SEGMENT_PAYLOAD: usize = 65533;
+
+/// Encode one marker segment. Callers keep `payload` within [`MAX_SEGMENT_PAYLOAD`].
 fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 4);
     out.extend_from_slice(&[0xFF, marker]);
@@ -733,6 +736,14 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
                     if !tags.is_empty() && (!has_exif || exif_was_new) {
                         let mut block = exif::EXIF_PREFIX.to_vec();
                         block.extend_from_slice(&exif::build(&tags));
+                        // EXIF cannot span segments: a mirror that does not fit is refused, never cut.
+                        if block.len() > MAX_SEGMENT_PAYLOAD {
+                            return Err(Error::TooLarge {
+                                what: "the EXIF mirror (A1111 UserComment / Windows tags)".into(),
+                                size: block.len() as u64,
+                                max: MAX_SEGMENT_PAYLOAD as u64,
+                            });
+                        }
                         new_exif = Some(block);
                         markers.push(("exif", "new".into()));
                     }

@@ -645,3 +645,37 @@ fn png_exif_chunk_gives_exif_entries() {
     assert_eq!(meta.text("UserComment"), Some("Steps: 20, Seed: 7"));
     assert_eq!(meta.text("ImageDescription"), Some("desc"));
 }
+
+/// Found by fuzzing (write_roundtrip): a 70 KB prompt mirrored into a JPEG's EXIF made a segment whose 16-bit
+/// length wrapped, and the stamped file could not be read back. The mirror must be refused, the file untouched.
+#[test]
+fn a_jpeg_exif_mirror_too_long_for_one_segment_is_refused_not_cut() {
+    let l = Limits::DEFAULT;
+    let original = encode(ImageFormat::Jpeg);
+    let record = format!(
+        r#"{{"stemma":"1.0","prompt":{{"positive":"{}"}}}}"#,
+        "a very long prompt, ".repeat(3500)
+    );
+    let h = handler_for(Format::Jpeg).unwrap();
+    let edit = Edit {
+        a1111_mirror: true,
+        ..Edit::set_record(record.clone())
+    };
+    match h.edit(&original, &edit, &l) {
+        Err(Error::TooLarge { size, max, .. }) => assert!(size > max, "{size} {max}"),
+        Err(other) => panic!("wrong error: {other}"),
+        Ok(bytes) => {
+            // A writer that splits or shortens the mirror instead must still give a readable file.
+            let meta = scan(Format::Jpeg, &bytes);
+            assert_eq!(meta.record_json.as_deref(), Some(record.as_str()));
+        }
+    }
+    // Without the mirror the same record is written (ExtendedXMP) and reads back.
+    let stamped = h
+        .edit(&original, &Edit::set_record(record.clone()), &l)
+        .unwrap();
+    assert_eq!(
+        scan(Format::Jpeg, &stamped).record_json.as_deref(),
+        Some(record.as_str())
+    );
+}
