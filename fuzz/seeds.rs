@@ -56,6 +56,9 @@ pub fn all_seeds(corpus: Option<&Path>) -> Vec<Seed> {
             record.as_bytes(),
         ));
     }
+    for (i, query) in stemma_fuzz::QUERIES.iter().enumerate() {
+        seeds.push(seed("catalog_query", format!("query{i}.txt"), query.as_bytes()));
+    }
     seeds.push(seed(
         "read_exif",
         "built.tiff".into(),

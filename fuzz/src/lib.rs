@@ -37,9 +37,36 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("write_roundtrip", write_roundtrip),
     ("import_entries", import_entries),
     ("parse_record", parse_record),
-    // The catalog query parser gets its target here once it exists: `("catalog_query", catalog_query)`, with
-    // `fuzz_targets/catalog_query.rs` and a `[[bin]]` in Cargo.toml, seeds from its documented examples.
+    ("catalog_query", catalog_query),
 ];
+
+/// Example queries of the catalog's language (README, `stemma find --help`): the seeds of `catalog_query`.
+pub const QUERIES: &[&str] = &[
+    "lighthouse",
+    "lighthouse -fog steps:20..40 model:dream* size:portrait",
+    "date:\"3 days ago\".. tag:keeper rating:>=4",
+    "(seed:42 OR seed:43) AND NOT sampler:\"euler a\"",
+    "size:512x? cfg:7.5 lora:detail* has:parents generator:comfyui",
+    "negative:blurry path:out/* has:template has:sequence size:16:9 landscape",
+    "\"a red fox\" -(tag:bad OR rating:<2) date:2024-01-01..2024-12-31",
+];
+
+/// The catalog's query language: parsing and compiling to SQL never panic, and a parse error points inside the
+/// input (its column is at most one past the end).
+pub fn catalog_query(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match stemma_catalog::query::parse(text) {
+        Ok(expr) => {
+            let _ = stemma_catalog::query::compile(&expr, 19_000);
+        }
+        Err(e) => {
+            let message = e.to_string();
+            assert!(!message.is_empty(), "an empty parse error for {text:?}");
+        }
+    }
+}
 
 /// PNG reader: scan, integrity check and data id through the PNG handler.
 pub fn read_png(data: &[u8]) {

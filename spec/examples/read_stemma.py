@@ -11,7 +11,7 @@ try:
     VALIDATOR = jsonschema.Draft202012Validator(json.loads((Path(__file__).parent.parent / "record.schema.json").read_text()))
 except ImportError:
     VALIDATOR = None
-NAMESPACES = ("https://w3id.org/stemma/ns/1.0/", "https://stemma.invalid/ns/1.0/")  # 1.0 and the draft (§0)
+NAMESPACES = ("https://w3id.org/stemma/ns/1.0/",)  # §0
 class Bad(Exception): pass
 
 def png_record(b):

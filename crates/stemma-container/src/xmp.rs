@@ -22,20 +22,11 @@ use crate::limits::Limits;
 
 /// The stemma XMP namespace: a w3id.org permanent identifier, fixed for all of 1.x (specification §4.2).
 pub const STEMMA_NS: &str = "https://w3id.org/stemma/ns/1.0/";
-/// The namespace pre-publication drafts wrote, before the permanent identifier was chosen. Readers accept it so
-/// that files already written keep their record; writers replace it by [`STEMMA_NS`] whenever they rewrite
-/// stemma's description. (A reserved `.invalid` name: it never resolves, and is never written again.)
-pub const DRAFT_STEMMA_NS: &str = "https://stemma.invalid/ns/1.0/";
-
-/// True for the stemma namespace, current or draft.
+/// True for the stemma namespace.
 pub fn is_stemma_ns(ns: &str) -> bool {
-    ns == STEMMA_NS || ns == DRAFT_STEMMA_NS
+    ns == STEMMA_NS
 }
 
-/// The namespace as properties report it: the draft stemma namespace reads as the current one.
-fn reported_ns(ns: &str) -> String {
-    if is_stemma_ns(ns) { STEMMA_NS } else { ns }.to_string()
-}
 /// The RDF namespace.
 pub const RDF_NS: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
 /// The namespace of `x:xmpmeta`.
@@ -229,8 +220,8 @@ pub fn parse(packet: &str, limits: &Limits) -> Result<XmpDoc> {
                         )
                         .into_owned();
                         doc.properties.push(XmpProperty {
-                            ns: reported_ns(ns),
-                            prefix: prefix_for(&reported_ns(ns), &prefix),
+                            ns: ns.to_string(),
+                            prefix: prefix_for(ns, &prefix),
                             name: local.clone(),
                             values: Vec::new(),
                             in_stemma: stemma_desc_start.is_some(),
@@ -388,7 +379,6 @@ fn attribute_property(
         .unescape_value()
         .map_err(|e| xmp_error(e.to_string(), offset as u64))?;
     let prefix = String::from_utf8_lossy(key.prefix().map(|p| p.into_inner()).unwrap_or(b""));
-    let ns = reported_ns(&ns);
     doc.properties.push(XmpProperty {
         prefix: prefix_for(&ns, &prefix),
         ns,
@@ -737,32 +727,6 @@ mod tests {
             remove_stemma(&fresh, &Limits::DEFAULT).unwrap(),
             Removed::WholePacket(_)
         ));
-    }
-
-    #[test]
-    fn the_draft_namespace_is_read_and_replaced_on_write() {
-        let draft = format!(
-            r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{RDF_NS}"><rdf:Description xmlns:stemma="{DRAFT_STEMMA_NS}" stemma:packet="new"><stemma:record>{{"stemma":"1.0"}}</stemma:record></rdf:Description></rdf:RDF></x:xmpmeta>"#
-        );
-        let doc = parse(&draft, &Limits::default()).unwrap();
-        assert_eq!(doc.record(), Some(r#"{"stemma":"1.0"}"#));
-        assert_eq!(
-            marker(&draft, "packet", &Limits::default()).as_deref(),
-            Some("new")
-        );
-        let values = [XmpValue {
-            prefix: "stemma",
-            ns: STEMMA_NS,
-            name: "record",
-            value: r#"{"stemma":"1.1"}"#.into(),
-            lang_alt: false,
-        }];
-        let merged = merge(Some(&draft), &values, &[], &Limits::default()).unwrap();
-        assert!(!merged.contains(DRAFT_STEMMA_NS), "{merged}");
-        assert_eq!(
-            parse(&merged, &Limits::default()).unwrap().record(),
-            Some(r#"{"stemma":"1.1"}"#)
-        );
     }
 
     #[test]

@@ -221,7 +221,7 @@ fn limits_reach_the_importers() {
     let escaped = RUNTIME_GRAPH.replace('"', "&quot;");
     let packet = format!(
         "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\
-         <rdf:Description rdf:about=\"\" xmlns:comfy=\"https://example.invalid/comfy/\" comfy:prompt=\"{escaped}\"/>\
+         <rdf:Description rdf:about=\"\" xmlns:comfy=\"https://example.org/comfy/\" comfy:prompt=\"{escaped}\"/>\
          </rdf:RDF></x:xmpmeta>"
     );
     let metadata = Metadata {

@@ -71,7 +71,7 @@ fn stamp_then_resolve_gives_the_record_back_and_strip_removes_it() {
     std::fs::copy(&src, &file).unwrap();
     // The shared corpus may be read-only; its copy is the user's own writable file.
     let mut perms = std::fs::metadata(&file).unwrap().permissions();
-    perms.set_readonly(false);
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
     std::fs::set_permissions(&file, perms).unwrap();
     let original = std::fs::read(&file).unwrap();
     let mut req = StampRequest::new(&file);

@@ -11,8 +11,13 @@ pub fn shared_dir(test: &str) -> Option<PathBuf> {
     if dir.join("legacy").is_dir() {
         Some(dir)
     } else {
+        assert!(
+            std::env::var("STEMMA_ALLOW_MISSING_SHARED").as_deref() == Ok("1"),
+            "{test}: shared reference data not found at {} (set STEMMA_SHARED, or STEMMA_ALLOW_MISSING_SHARED=1 to skip on purpose)",
+            dir.display()
+        );
         eprintln!(
-            "SKIPPED {test}: shared reference data not found at {} (set STEMMA_SHARED)",
+            "SKIPPED {test}: shared reference data not found at {} (STEMMA_ALLOW_MISSING_SHARED=1)",
             dir.display()
         );
         None
