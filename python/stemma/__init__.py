@@ -12,6 +12,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from . import _stemma
 from ._errors import (
+    CatalogError,
     DamagedFileError,
     LimitExceededError,
     MissingFileError,
@@ -37,6 +38,7 @@ __all__ = [
     "validate",
     "Run",
     "StemmaError",
+    "CatalogError",
     "MissingFileError",
     "StemmaIOError",
     "UnsupportedFormatError",
@@ -113,9 +115,25 @@ def validate(record: Dict[str, Any]) -> List[str]:
     return _stemma.validate_record(json.dumps(record))
 
 
-def find(*_args: Any, **_kwargs: Any) -> Any:
-    """Search the catalog. Not available yet: the catalog is coming; until then use :func:`scan`."""
-    raise NotImplementedError("stemma.find needs the catalog, which is not part of this version yet; use stemma.scan")
+def find(
+    query: str = "",
+    *,
+    library: PathLike = ".",
+    catalog: Optional[PathLike] = None,
+    limit: Optional[int] = None,
+) -> List[Dict[str, Any]]:
+    """Search the catalog with stemma's query language (``stemma find --help``), e.g.
+    ``stemma.find("lighthouse steps:20..40 model:dream*")``. Returns one dict per image, as ``stemma find --json``
+    prints it (ids, paths, tags, rating, record). The catalog is ``catalog`` (a ``catalog.db`` path) when given,
+    else the one found by walking up from ``library`` (made by ``stemma init`` and ``stemma scan``). Raises
+    :class:`CatalogError` when there is none or the query does not parse (the message points at the column)."""
+    found = _stemma.find_json(
+        query,
+        os.fspath(library),
+        os.fspath(catalog) if catalog is not None else None,
+        limit,
+    )
+    return [json.loads(hit) for hit in found]
 
 
 ParentLike = Union[PathLike, Tuple[PathLike, str], Dict[str, Any]]

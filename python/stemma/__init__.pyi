@@ -4,6 +4,7 @@ import os
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from ._errors import (
+    CatalogError as CatalogError,
     DamagedFileError as DamagedFileError,
     LimitExceededError as LimitExceededError,
     MissingFileError as MissingFileError,
@@ -45,8 +46,14 @@ def settings_hash(settings: Any) -> str:
 def validate(record: Record) -> List[str]:
     """Schema problems of a record; empty when valid."""
 
-def find(*args: Any, **kwargs: Any) -> Any:
-    """Search the catalog (not available yet: raises NotImplementedError)."""
+def find(
+    query: str = ...,
+    *,
+    library: PathLike = ...,
+    catalog: Optional[PathLike] = ...,
+    limit: Optional[int] = ...,
+) -> List[Dict[str, Any]]:
+    """Search the catalog with the query language; one dict per image, as ``stemma find --json``."""
 
 def stamp(
     path: PathLike,

@@ -45,3 +45,7 @@ class RecordError(StemmaError, ValueError):
 
 class ProtectedFileError(StemmaError):
     """The file carries a C2PA manifest that the change would invalidate (pass ``force=True`` to go on)."""
+
+
+class CatalogError(StemmaError):
+    """No catalog was found (run ``stemma init``), it cannot be opened, or a query does not parse."""

@@ -39,6 +39,8 @@ def cli(stemma_bin):
     """Run the command; ``cli.show(path)`` gives its ``show --json`` objects."""
 
     class Cli:
+        bin = stemma_bin
+
         def run(self, *args, check=True):
             return subprocess.run([stemma_bin, *map(str, args)], capture_output=True, text=True, check=check)
 

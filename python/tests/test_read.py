@@ -60,9 +60,31 @@ def test_ids_are_those_of_the_command(shared, cli):
     assert stemma.ids(path, pixels=False)["pixels"] is None
 
 
-def test_find_is_announced_as_coming():
-    with pytest.raises(NotImplementedError, match="catalog"):
-        stemma.find("cat")
+def test_find_gives_what_the_command_finds(shared, cli, tmp_path):
+    library = tmp_path / "library"
+    library.mkdir()
+    for rel in ["corpus/a1111/forge.png", "corpus/comfyui/comfyui-hires.png"]:
+        shutil.copy(shared / rel, library)
+    cli.run("init", library)
+    cli.run("scan", library)
+    expected = [
+        json.loads(line)
+        for line in subprocess.run(
+            [cli.bin, "find", "--json", "generator:comfyui"], cwd=library, capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+    ]
+    assert len(expected) == 1
+    assert stemma.find("generator:comfyui", library=library) == expected
+    assert len(stemma.find(library=library)) == 2
+    assert len(stemma.find(library=library, limit=1)) == 1
+    with pytest.raises(stemma.CatalogError):
+        stemma.find("(steps:20", library=library)
+
+
+def test_find_without_a_catalog_says_what_to_do(tmp_path):
+    with pytest.raises(stemma.CatalogError) as missing:
+        stemma.find("cat", library=tmp_path)
+    assert "stemma init" in str(missing.value)
 
 
 def test_threads_read_in_parallel_and_agree(shared):

@@ -60,6 +60,29 @@ fn png_with_text(seed: u32, texts: &[(&str, &str)], after_idat: &[(&str, &str)])
     out
 }
 
+/// `picture(seed)` at twice the size, each pixel repeated 2×2: what an upscaler makes, with its own pixel id.
+fn upscaled_png(seed: u32) -> Vec<u8> {
+    let (w, h) = (96usize, 64usize);
+    let small = picture(seed);
+    let mut big = Vec::with_capacity(small.len() * 4);
+    for y in 0..h * 2 {
+        for x in 0..w * 2 {
+            let at = ((y / 2) * w + x / 2) * 3;
+            big.extend_from_slice(&small[at..at + 3]);
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, (w * 2) as u32, (h * 2) as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().unwrap();
+        writer.write_image_data(&big).unwrap();
+        writer.finish().unwrap();
+    }
+    out
+}
+
 const A1111: &str = "masterpiece, a lighthouse on a cliff at dusk, <lora:film_grain:0.6>, dramatic sky\n\
 Negative prompt: blurry, lowres, watermark\n\
 Steps: 28, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 1234567890, Size: 768x512, \
@@ -112,9 +135,9 @@ fn make_example_library() {
         r#"{"text_prompts": {"0": ["a lighthouse at dusk, oil painting:3", "fog:1"], "3": ["a lighthouse in a storm:3"]}, "seed": 4242, "steps": 250, "width_height": [96, 64], "animation_mode": "2D", "max_frames": 6, "batch_name": "LighthouseRun", "diffusion_model": "512x512_diffusion_uncond_finetune_008100"}"#,
     )
     .unwrap();
-    // A stamped upscale of the A1111 image: made with stemma itself.
+    // A stamped 2× upscale of the A1111 image (nearest neighbour, so new pixels): made with stemma itself.
     let upscale = dir.join("stemma/lighthouse-upscaled.png");
-    std::fs::write(&upscale, png_with_text(1, &[], &[])).unwrap();
+    std::fs::write(&upscale, upscaled_png(1)).unwrap();
     stemma()
         .arg("stamp")
         .arg(&upscale)

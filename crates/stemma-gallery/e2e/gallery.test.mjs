@@ -39,9 +39,6 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), 'stemma-gallery-'));
   lib = join(work, 'library');
   cpSync(join(repo, 'examples', 'library'), lib, { recursive: true });
-  // `stemma/lighthouse-upscaled.png` has the same pixels as the A1111 image, so the catalog keeps one image for
-  // both with the record of whichever it read first; without it the library is the same every run.
-  rmSync(join(lib, 'stemma'), { recursive: true, force: true });
   // A real lineage edge: sketch.png becomes an img2img child of the A1111 image (what `stemma convert` records).
   execFileSync(stemma, ['convert', '--relation', 'img2img', join(lib, 'a1111', '00012-1234567890.png'), join(lib, 'plain', 'sketch.png')]);
   // A hostile prompt (prompts are attacker-controlled text in downloaded images).

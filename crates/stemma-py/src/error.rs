@@ -23,6 +23,8 @@ pub enum ErrorKind {
     Record,
     /// The file carries a C2PA manifest that the change would invalidate.
     Protected,
+    /// No catalog was found, it cannot be opened, or a query is not valid.
+    Catalog,
 }
 
 impl ErrorKind {
@@ -36,6 +38,7 @@ impl ErrorKind {
             ErrorKind::Limit => "LimitExceededError",
             ErrorKind::Record => "RecordError",
             ErrorKind::Protected => "ProtectedFileError",
+            ErrorKind::Catalog => "CatalogError",
         }
     }
 }
@@ -64,6 +67,9 @@ pub enum Error {
     /// The file is damaged and is not written.
     #[error("{}: not written: {reason}", file.display())]
     Damaged { file: PathBuf, reason: String },
+    /// The catalog (at or above `file`) cannot answer: none found, unreadable, or a query that does not parse.
+    #[error("{}: {reason}", file.display())]
+    Catalog { file: PathBuf, reason: String },
     /// Reading or writing a file failed.
     #[error("{}: {source}", file.display())]
     Io {
@@ -114,6 +120,7 @@ impl Error {
             | Error::Record { file, .. }
             | Error::Invalid { file, .. }
             | Error::Damaged { file, .. }
+            | Error::Catalog { file, .. }
             | Error::Io { file, .. } => file,
         }
     }
@@ -123,7 +130,7 @@ impl Error {
         match self {
             Error::Container { action, source, .. } => format!("{action}{source}"),
             Error::Record { source, .. } => format!("stemma record: {source}"),
-            Error::Invalid { reason, .. } => reason.clone(),
+            Error::Invalid { reason, .. } | Error::Catalog { reason, .. } => reason.clone(),
             Error::Damaged { reason, .. } => format!("not written: {reason}"),
             Error::Io { source, .. } => source.to_string(),
         }
@@ -135,6 +142,7 @@ impl Error {
             Error::Container { source, .. } => container_kind(source),
             Error::Record { .. } | Error::Invalid { .. } => ErrorKind::Record,
             Error::Damaged { .. } => ErrorKind::Damaged,
+            Error::Catalog { .. } => ErrorKind::Catalog,
             Error::Io { source, .. } => io_kind(source),
         }
     }

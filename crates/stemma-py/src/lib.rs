@@ -3,6 +3,7 @@
 //! The Rust side is plain Rust so that its logic is tested by `cargo test`; the PyO3 module (`python` feature,
 //! turned on by maturin) only converts arguments, releases the GIL and maps errors to Python exceptions.
 
+pub mod catalog;
 pub mod edit;
 pub mod envelope;
 pub mod error;

@@ -63,6 +63,20 @@ fn read_json(py: Python<'_>, path: PathBuf, import_: bool, deep: bool) -> PyResu
     .map_err(|e| to_py_err(py, e))
 }
 
+/// The catalog's search: each matching image as the JSON object `stemma find --json` prints.
+#[pyfunction]
+#[pyo3(signature = (query, start, catalog = None, limit = None))]
+fn find_json(
+    py: Python<'_>,
+    query: &str,
+    start: PathBuf,
+    catalog: Option<PathBuf>,
+    limit: Option<usize>,
+) -> PyResult<Vec<String>> {
+    py.allow_threads(|| crate::catalog::find_json(&start, catalog.as_deref(), query, limit))
+        .map_err(|e| to_py_err(py, e))
+}
+
 /// The envelopes of many files (read in parallel), in order; unreadable files get `{"file", "error"}`.
 #[pyfunction]
 #[pyo3(signature = (paths, import_ = true, deep = false))]
@@ -188,6 +202,7 @@ fn _stemma(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(show_json, m)?)?;
     m.add_function(wrap_pyfunction!(read_json, m)?)?;
     m.add_function(wrap_pyfunction!(show_many_json, m)?)?;
+    m.add_function(wrap_pyfunction!(find_json, m)?)?;
     m.add_function(wrap_pyfunction!(expand, m)?)?;
     m.add_function(wrap_pyfunction!(stamp, m)?)?;
     m.add_function(wrap_pyfunction!(strip, m)?)?;
