@@ -59,6 +59,13 @@ fn decode_hashes(files: &[PathBuf]) -> Vec<String> {
     python(DECODE, &paths).lines().map(str::to_string).collect()
 }
 
+/// An empty configuration file, so that the user's own configuration (mirror defaults) cannot change the result.
+fn empty_config(dir: &Path) -> PathBuf {
+    let path = dir.join("empty.toml");
+    std::fs::write(&path, "").unwrap();
+    path
+}
+
 /// ExifTool's path when both oracles are installed; otherwise says loudly what is missing.
 fn oracles() -> Option<PathBuf> {
     let allowed = std::env::var("STEMMA_ALLOW_MISSING_TOOLS").as_deref() == Ok("1");
@@ -127,7 +134,7 @@ fn exiftool_and_pillow_see_what_stemma_wrote_in_every_container() {
                 .arg(format!("sha256:{}:inpaint", "c".repeat(64)));
         }
         let out = cmd
-            .env("STEMMA_CONFIG", dir.path().join("none.toml"))
+            .env("STEMMA_CONFIG", empty_config(dir.path()))
             .output()
             .unwrap();
         assert!(
@@ -283,7 +290,7 @@ fn existing_exif_icc_and_xmp_survive_and_big_records_use_extended_xmp() {
         .arg(&file)
         .arg("--record")
         .arg(&record_file)
-        .env("STEMMA_CONFIG", dir.path().join("none.toml"))
+        .env("STEMMA_CONFIG", empty_config(dir.path()))
         .assert()
         .success();
     assert!(record.to_string().len() > 65536);
