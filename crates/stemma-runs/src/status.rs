@@ -1,0 +1,367 @@
+//! Status of a run by content: every file of the run folder is opened, checked for damage (truncation, bad CRC),
+//! its record read (which run, which settings, which frame), and, when the manifest recorded a content id for the
+//! item, its content id compared. File names only say which files to look at and, for frames without a record,
+//! which item they claim.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use stemma_container::Limits;
+use stemma_import::{recognise_filename, Depth, ResolveOptions};
+use stemma_model::Record;
+
+use crate::error::{io, Result};
+use crate::infer::OpenRun;
+
+/// What an item (or a file) is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    /// Present, intact, its content id equal to the one the manifest recorded.
+    Verified,
+    /// Present, intact and of this run, with no recorded content id to compare.
+    Produced,
+    /// Present but truncated or corrupt (bad CRC, broken structure).
+    Damaged,
+    /// Present, intact, but its content differs from the id the manifest recorded.
+    Mismatched,
+    /// A file of another run (its record names other settings or another run).
+    Foreign,
+    /// Not present, though later items are.
+    Missing,
+    /// Not made yet (no later item is present).
+    Planned,
+}
+
+impl ItemStatus {
+    /// True when the item needs no redo.
+    pub fn is_good(self) -> bool {
+        matches!(self, ItemStatus::Verified | ItemStatus::Produced)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ItemStatus::Verified => "verified",
+            ItemStatus::Produced => "produced",
+            ItemStatus::Damaged => "damaged",
+            ItemStatus::Mismatched => "mismatched",
+            ItemStatus::Foreign => "foreign",
+            ItemStatus::Missing => "missing",
+            ItemStatus::Planned => "planned",
+        }
+    }
+}
+
+/// One file of the folder, as judged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileStatus {
+    pub path: PathBuf,
+    /// The item the file is for: by its record (content) when it has one, else by its name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    pub status: ItemStatus,
+    /// Why, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Content id, when computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// One planned item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    pub index: u64,
+    pub status: ItemStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// The status of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunStatus {
+    pub run: String,
+    pub folder: PathBuf,
+    pub items: Vec<Item>,
+    /// Files that claim no item of the plan or belong to another run, and damaged files, with why.
+    pub files: Vec<FileStatus>,
+    /// The first item to redo, by content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_to_redo: Option<u64>,
+    /// The last good item before `first_to_redo` (the init frame of a resume).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_good: Option<u64>,
+    pub counts: BTreeMap<&'static str, u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl RunStatus {
+    pub fn item(&self, index: u64) -> Option<&Item> {
+        self.items.iter().find(|i| i.index == index)
+    }
+
+    /// Files that are in the way of a generator that counts files (damaged, foreign, mismatched): a resume
+    /// names them so that they can be moved aside.
+    pub fn in_the_way(&self) -> Vec<&FileStatus> {
+        self.files
+            .iter()
+            .filter(|f| !f.status.is_good())
+            .collect()
+    }
+}
+
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "exr"];
+
+fn is_image(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Who a record says made the file: `Ok(true)` ours, `Ok(false)` no claim, `Err(reason)` another run's.
+fn ownership(record: &Record, run: &OpenRun) -> std::result::Result<bool, String> {
+    let ours_hash = &run.manifest.settings.hash;
+    let hash = record
+        .run
+        .as_ref()
+        .and_then(|r| r.settings.clone())
+        .or_else(|| record.settings.as_ref().and_then(|s| s.reference.clone()));
+    if let Some(h) = hash {
+        return if &h == ours_hash {
+            Ok(true)
+        } else {
+            Err(format!(
+                "its record names the settings {h}, not this run's {ours_hash}"
+            ))
+        };
+    }
+    let claimed = record
+        .run
+        .as_ref()
+        .map(|r| r.id.clone())
+        .or_else(|| record.sequence.as_ref().map(|s| s.id.clone()));
+    if let Some(id) = claimed {
+        let key_of = |s: &str| s.split('@').next().unwrap_or(s).to_string();
+        return if id == run.manifest.id || Some(key_of(&id)) == run.key {
+            Ok(true)
+        } else {
+            Err(format!("its record names the run {id}, not {}", run.manifest.id))
+        };
+    }
+    Ok(false)
+}
+
+fn record_index(record: &Record) -> Option<u64> {
+    record
+        .sequence
+        .as_ref()
+        .and_then(|s| s.frame)
+        .or_else(|| record.run.as_ref().and_then(|r| r.index))
+}
+
+/// Judge one file.
+fn judge(path: &Path, run: &OpenRun, limits: &Limits, with_ids: bool) -> FileStatus {
+    let name_match = recognise_filename(path);
+    let by_name = name_match.as_ref().and_then(|m| {
+        let key_matches = m.sequence_key.is_some() && m.sequence_key == run.key;
+        key_matches.then_some(m.frame.or(m.counter)).flatten()
+    });
+    let mut out = FileStatus {
+        path: path.to_path_buf(),
+        index: by_name,
+        status: ItemStatus::Produced,
+        reason: None,
+        id: None,
+    };
+    let bytes = match stemma_container::ops::read_for_edit(path, limits) {
+        Ok(b) => b,
+        Err(e) => {
+            out.status = ItemStatus::Damaged;
+            out.reason = Some(format!("cannot be read: {e}"));
+            return out;
+        }
+    };
+    let source: &dyn stemma_container::source::Source = &bytes.as_slice();
+    let damage = stemma_container::ops::handler_of(source)
+        .and_then(|h| h.damage(&bytes, limits));
+    match damage {
+        Ok(problems) if problems.is_empty() => {}
+        Ok(problems) => {
+            out.status = ItemStatus::Damaged;
+            out.reason = Some(problems.join("; "));
+            return out;
+        }
+        Err(e) => {
+            out.status = ItemStatus::Damaged;
+            out.reason = Some(e.to_string());
+            return out;
+        }
+    }
+    let options = ResolveOptions {
+        limits: *limits,
+        depth: Depth::StemmaOnly,
+    };
+    let record = stemma_import::resolve(path, &options)
+        .ok()
+        .and_then(|r| r.record);
+    let mut claimed = false;
+    if let Some(record) = &record {
+        match ownership(record, run) {
+            Err(reason) => {
+                out.status = ItemStatus::Foreign;
+                out.reason = Some(reason);
+                out.index = record_index(record).or(out.index);
+                return out;
+            }
+            Ok(ours) => claimed = ours,
+        }
+        if claimed {
+            if let Some(i) = record_index(record) {
+                if out.index.is_some_and(|n| n != i) {
+                    out.reason = Some(format!(
+                        "named as item {} but its record says item {i}",
+                        out.index.unwrap_or_default()
+                    ));
+                }
+                out.index = Some(i);
+            }
+        }
+    }
+    if out.index.is_none() {
+        out.status = ItemStatus::Foreign;
+        out.reason = Some("neither its name nor its record places it in this run".into());
+        return out;
+    }
+    let recorded = out.index.and_then(|i| run.manifest.produced_id(i));
+    if recorded.is_some() || with_ids {
+        match stemma_container::ops::lineage_id(&bytes, limits) {
+            Ok(id) => out.id = Some(id.to_string()),
+            Err(e) => {
+                out.status = ItemStatus::Damaged;
+                out.reason = Some(e.to_string());
+                return out;
+            }
+        }
+    }
+    if let (Some(want), Some(got)) = (recorded, out.id.as_deref()) {
+        if want == got {
+            out.status = ItemStatus::Verified;
+        } else {
+            out.status = ItemStatus::Mismatched;
+            out.reason = Some(format!(
+                "its content is {got}, the manifest recorded {want} for item {}",
+                out.index.unwrap_or_default()
+            ));
+        }
+    }
+    let _ = claimed;
+    out
+}
+
+/// The status of a run. `with_ids` computes the content id of every present item (for recording them).
+pub fn status(run: &OpenRun, limits: &Limits, with_ids: bool) -> Result<RunStatus> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&run.folder)
+        .map_err(io(&run.folder))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .filter(|p| is_image(p))
+        .collect();
+    paths.sort();
+    let plan = &run.manifest.plan;
+    let range = plan.first..plan.first + plan.count;
+    let mut files = Vec::new();
+    let mut by_index: BTreeMap<u64, Vec<FileStatus>> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for p in &paths {
+        let f = judge(p, run, limits, with_ids);
+        match f.index {
+            Some(i) if range.contains(&i) => by_index.entry(i).or_default().push(f),
+            Some(i) if f.status.is_good() => {
+                warnings.push(format!(
+                    "{}: item {i} lies outside the plan ({} items from {})",
+                    p.display(),
+                    plan.count,
+                    plan.first
+                ));
+                files.push(f);
+            }
+            _ => files.push(f),
+        }
+    }
+    let last_present = by_index
+        .iter()
+        .filter(|(_, fs)| fs.iter().any(|f| f.status.is_good()))
+        .map(|(i, _)| *i)
+        .max();
+    let mut items = Vec::new();
+    for index in range {
+        let candidates = by_index.remove(&index).unwrap_or_default();
+        // The best file for the item; the others are listed as files (duplicates, damaged copies).
+        let best = candidates
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, f)| f.status)
+            .map(|(at, _)| at);
+        let mut item = Item {
+            index,
+            status: if last_present.is_some_and(|l| index < l) {
+                ItemStatus::Missing
+            } else {
+                ItemStatus::Planned
+            },
+            file: None,
+            reason: None,
+            id: None,
+        };
+        for (at, f) in candidates.into_iter().enumerate() {
+            if Some(at) == best {
+                item.status = f.status;
+                item.file = Some(f.path.clone());
+                item.reason = f.reason.clone();
+                item.id = f.id.clone();
+                if !f.status.is_good() {
+                    files.push(f);
+                }
+            } else {
+                warnings.push(format!(
+                    "{}: a second file for item {index}",
+                    f.path.display()
+                ));
+                files.push(f);
+            }
+        }
+        items.push(item);
+    }
+    let first_to_redo = items.iter().find(|i| !i.status.is_good()).map(|i| i.index);
+    let last_good = match first_to_redo {
+        Some(f) => items
+            .iter()
+            .filter(|i| i.index < f && i.status.is_good())
+            .map(|i| i.index)
+            .max(),
+        None => items.last().map(|i| i.index),
+    };
+    let mut counts = BTreeMap::new();
+    for i in &items {
+        *counts.entry(i.status.name()).or_insert(0) += 1;
+    }
+    counts.insert("planned_total", plan.count);
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(RunStatus {
+        run: run.manifest.id.clone(),
+        folder: run.folder.clone(),
+        items,
+        files,
+        first_to_redo,
+        last_good,
+        counts,
+        warnings,
+    })
+}
