@@ -180,6 +180,20 @@ pub fn load_source(path: &Path, from_frame: Option<u64>, limits: &Limits) -> Res
         .settings
         .as_ref()
         .and_then(|s| Some((s.format.clone().unwrap_or_default(), s.data.clone()?)));
+    // The infotext importer keeps the parameters as an object; the fork edits the text itself, kept in `raw`.
+    if let Some((format, data)) = &settings {
+        if format == "a1111-infotext" && !data.is_string() {
+            let text = record
+                .raw
+                .iter()
+                .filter(|r| r.text.is_some())
+                .find(|r| r.used || matches!(r.key.as_deref(), Some("parameters" | "UserComment")))
+                .and_then(|r| r.text.clone());
+            if let Some(text) = text {
+                settings = Some((format.clone(), Value::String(text)));
+            }
+        }
+    }
     let frame = match &run {
         Some(r) => {
             let frame = from_frame.unwrap_or_default();
