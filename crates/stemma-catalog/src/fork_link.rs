@@ -52,10 +52,24 @@ pub fn link_forks(cat: &Catalog, limits: &Limits) -> Result<u64> {
          (SELECT f.path FROM files f WHERE f.image_id = i.id AND f.status = 'ok' ORDER BY f.path LIMIT 1) \
          FROM images i WHERE NOT EXISTS (SELECT 1 FROM edges e WHERE e.child_id = i.id AND e.relation = 'fork')",
     )?;
-    type Row = (i64, String, Option<String>, Option<String>, Option<String>, Option<String>);
+    type Row = (
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
     let rows: Vec<Row> = stmt
         .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })?
         .collect::<std::result::Result<_, _>>()?;
     let mut settings_cache: HashMap<PathBuf, Option<Value>> = HashMap::new();
@@ -93,12 +107,20 @@ pub fn link_forks(cat: &Catalog, limits: &Limits) -> Result<u64> {
             marker: marker.as_deref(),
         };
         // The source itself is not its own fork, whichever of its ids the fork recorded.
-        let ids = [Some(content_id.as_str()), pixel_id.as_deref(), data_id.as_deref()];
+        let ids = [
+            Some(content_id.as_str()),
+            pixel_id.as_deref(),
+            data_id.as_deref(),
+        ];
         let Some((fork, _how)) = match_fork(&forks, &evidence, None) else {
             continue;
         };
         let Some(info) = &fork.fork else { continue };
-        if ids.iter().flatten().any(|id| info.from.as_deref() == Some(*id)) {
+        if ids
+            .iter()
+            .flatten()
+            .any(|id| info.from.as_deref() == Some(*id))
+        {
             continue;
         }
         cat.conn.execute(

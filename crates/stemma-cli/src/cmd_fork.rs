@@ -98,7 +98,11 @@ pub fn run(args: Args) -> Result<u8> {
             failed += 1;
         }
     }
-    Ok(if failed > 0 { exit::FILE_ERROR } else { exit::OK })
+    Ok(if failed > 0 {
+        exit::FILE_ERROR
+    } else {
+        exit::OK
+    })
 }
 
 fn fork_one(
@@ -150,7 +154,10 @@ fn fork_one(
                 };
                 let path = dir.join(name);
                 if path.exists() {
-                    bail!("{}: already exists; stemma never overwrites it", path.display());
+                    bail!(
+                        "{}: already exists; stemma never overwrites it",
+                        path.display()
+                    );
                 }
                 stemma_container::atomic::write_atomic(&path, out.text.as_bytes())
                     .with_context(|| path.display().to_string())?;

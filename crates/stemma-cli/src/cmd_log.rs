@@ -57,11 +57,17 @@ fn print_fork_diffs(root: &stemma_catalog::find::Hit, links: &[stemma_catalog::l
     for link in links.iter().filter(|l| l.relation == "fork") {
         let Some(source) = &link.image else { continue };
         let diff = stemma_catalog::lineage::compare(source, root);
-        let name = source.paths.first().cloned().unwrap_or_else(|| source.content_id.clone());
+        let name = source
+            .paths
+            .first()
+            .cloned()
+            .unwrap_or_else(|| source.content_id.clone());
         println!("fork of {name}: {} changed", diff.rows.len());
         for (pointer, a, b) in &diff.rows {
             let show = |v: &Option<serde_json::Value>| {
-                v.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "(absent)".into())
+                v.as_ref()
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "(absent)".into())
             };
             println!("  {pointer}: {} \u{2192} {}", show(a), show(b));
         }

@@ -277,7 +277,9 @@ fn diff(args: DiffArgs) -> Result<u8> {
     println!("{what}: {} changed", d.rows.len());
     for (pointer, x, y) in &d.rows {
         let show = |v: &Option<serde_json::Value>| {
-            v.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "(absent)".into())
+            v.as_ref()
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "(absent)".into())
         };
         println!("  {pointer}: {} → {}", show(x), show(y));
     }

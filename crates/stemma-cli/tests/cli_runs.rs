@@ -23,7 +23,11 @@ fn png(shade: u32, texts: &[(&str, &str)]) -> Vec<u8> {
             enc.add_text_chunk(k.to_string(), v.to_string()).unwrap();
         }
         let mut w = enc.write_header().unwrap();
-        let data: Vec<u8> = (0..8 * 8 * 3u32).map(|i| ((i * 7 + shade * 13 + shade / 256) % 256) as u8).collect();
+        let mut data: Vec<u8> = (0..8 * 8 * 3u32)
+            .map(|i| ((i * 7 + shade * 13) % 256) as u8)
+            .collect();
+        // The shade's bytes first: every shade has its own pixels.
+        data[..4].copy_from_slice(&shade.to_le_bytes());
         w.write_image_data(&data).unwrap();
         w.finish().unwrap();
     }
@@ -65,7 +69,10 @@ fn frame(ts: &str, i: u64) -> String {
 }
 
 fn log_json(lib: &Path, file: &str) -> Value {
-    serde_json::from_str(&run_ok(stemma().current_dir(lib).args(["log", "--json", file]))).unwrap()
+    serde_json::from_str(&run_ok(
+        stemma().current_dir(lib).args(["log", "--json", file]),
+    ))
+    .unwrap()
 }
 
 #[test]
@@ -73,34 +80,69 @@ fn forks_of_a1111_and_comfyui_images_are_linked_by_scan_and_logged_with_their_di
     let tmp = tempfile::tempdir().unwrap();
     let lib = tmp.path();
     run_ok(stemma().current_dir(lib).args(["init", "-q"]));
-    write(&lib.join("src/00012-1234.png"), &png(1, &[("parameters", INFOTEXT)]));
-    write(&lib.join("src/ComfyUI_00001_.png"), &png(2, &[("prompt", &comfy_graph().to_string())]));
+    write(
+        &lib.join("src/00012-1234.png"),
+        &png(1, &[("parameters", INFOTEXT)]),
+    );
+    write(
+        &lib.join("src/ComfyUI_00001_.png"),
+        &png(2, &[("prompt", &comfy_graph().to_string())]),
+    );
 
     let out = run_ok(stemma().current_dir(lib).args([
-        "fork", "src/00012-1234.png", "--set", "seed=42", "--format", "infotext,a1111-api,comfyui,native", "-o", "forks/a1111",
+        "fork",
+        "src/00012-1234.png",
+        "--set",
+        "seed=42",
+        "--format",
+        "infotext,a1111-api,comfyui,native",
+        "-o",
+        "forks/a1111",
     ]));
-    assert!(out.starts_with("forked src/00012-1234.png as fork@"), "{out}");
+    assert!(
+        out.starts_with("forked src/00012-1234.png as fork@"),
+        "{out}"
+    );
     let forks = lib.join("forks/a1111");
     let infotext = std::fs::read_to_string(forks.join("fork.infotext.txt")).unwrap();
     assert_eq!(infotext, INFOTEXT.replace("Seed: 1234", "Seed: 42"));
-    let api: Value = serde_json::from_str(&std::fs::read_to_string(forks.join("fork.txt2img.json")).unwrap()).unwrap();
+    let api: Value =
+        serde_json::from_str(&std::fs::read_to_string(forks.join("fork.txt2img.json")).unwrap())
+            .unwrap();
     assert_eq!(api["seed"], json!(42));
-    let manifests: Vec<_> = std::fs::read_dir(&forks).unwrap().filter_map(|e| {
-        let p = e.unwrap().path();
-        p.to_str().unwrap().ends_with(".stemma-run.json").then_some(p)
-    }).collect();
+    let manifests: Vec<_> = std::fs::read_dir(&forks)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            p.to_str()
+                .unwrap()
+                .ends_with(".stemma-run.json")
+                .then_some(p)
+        })
+        .collect();
     assert_eq!(manifests.len(), 1);
-    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(&manifests[0]).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifests[0]).unwrap()).unwrap();
     assert_eq!(manifest["fork"]["changes"], json!({"seed": 42}));
     // Registered beside the catalog, where scan looks; both documents in the settings store.
-    assert_eq!(std::fs::read_dir(lib.join(".stemma/runs")).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(lib.join(".stemma/runs")).unwrap().count(),
+        1
+    );
     let base = manifest["fork"]["base"].as_str().unwrap().replace(':', "-");
     assert!(lib.join(format!(".stemma/settings/{base}.json")).is_file());
 
     // Printing instead of writing: the ComfyUI body on standard output.
     let body: Value = serde_json::from_str(&run_ok(stemma().current_dir(lib).args([
-        "fork", "-q", "src/ComfyUI_00001_.png", "--set", "seed=42", "--format", "comfyui",
-    ]))).unwrap();
+        "fork",
+        "-q",
+        "src/ComfyUI_00001_.png",
+        "--set",
+        "seed=42",
+        "--format",
+        "comfyui",
+    ])))
+    .unwrap();
     let (patch, _) = stemma_model::merge_patch_diff(&comfy_graph(), &body["prompt"]);
     assert_eq!(patch, json!({"3": {"inputs": {"seed": 42}}}));
     let marker = &body["extra_data"]["extra_pnginfo"]["stemma_fork"];
@@ -108,11 +150,20 @@ fn forks_of_a1111_and_comfyui_images_are_linked_by_scan_and_logged_with_their_di
 
     // The generators make the results: A1111 writes the pasted infotext; ComfyUI's SaveImage writes the graph
     // and every `extra_pnginfo` key.
-    write(&lib.join("out/00013-42.png"), &png(3, &[("parameters", &infotext)]));
-    write(&lib.join("out/ComfyUI_00002_.png"), &png(4, &[
-        ("prompt", &body["prompt"].to_string()),
-        ("stemma_fork", &marker.to_string()),
-    ]));
+    write(
+        &lib.join("out/00013-42.png"),
+        &png(3, &[("parameters", &infotext)]),
+    );
+    write(
+        &lib.join("out/ComfyUI_00002_.png"),
+        &png(
+            4,
+            &[
+                ("prompt", &body["prompt"].to_string()),
+                ("stemma_fork", &marker.to_string()),
+            ],
+        ),
+    );
     run_ok(stemma().current_dir(lib).args(["scan", "-q", "."]));
 
     let log = log_json(lib, "out/00013-42.png");
@@ -126,7 +177,10 @@ fn forks_of_a1111_and_comfyui_images_are_linked_by_scan_and_logged_with_their_di
 
     let log = log_json(lib, "out/ComfyUI_00002_.png");
     assert_eq!(log["links"][0]["relation"], json!("fork"), "{log}");
-    assert_eq!(log["links"][0]["image"]["paths"], json!(["src/ComfyUI_00001_.png"]));
+    assert_eq!(
+        log["links"][0]["image"]["paths"],
+        json!(["src/ComfyUI_00001_.png"])
+    );
     // Sources are not their own forks.
     assert_eq!(log_json(lib, "src/00012-1234.png")["links"], json!([]));
     assert_eq!(log_json(lib, "src/ComfyUI_00001_.png")["links"], json!([]));
@@ -138,15 +192,34 @@ fn an_animation_fork_from_frame_120_links_its_frames_to_frame_120() {
     let lib = tmp.path();
     run_ok(stemma().current_dir(lib).args(["init", "-q"]));
     let anim = lib.join("anim");
-    write(&anim.join(format!("{TS}_settings.txt")), serde_json::to_string_pretty(&deforum_settings(150)).unwrap().as_bytes());
+    write(
+        &anim.join(format!("{TS}_settings.txt")),
+        serde_json::to_string_pretty(&deforum_settings(150))
+            .unwrap()
+            .as_bytes(),
+    );
     for i in 0..150 {
         write(&anim.join(frame(TS, i)), &png(i as u32, &[]));
     }
     run_ok(stemma().current_dir(lib).args([
-        "fork", "-q", "anim", "--from-frame", "120", "--set-prompt", "a ship at night", "-o", "forks/anim",
+        "fork",
+        "-q",
+        "anim",
+        "--from-frame",
+        "120",
+        "--set-prompt",
+        "a ship at night",
+        "-o",
+        "forks/anim",
     ]));
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(lib.join("forks/anim/fork.deforum.txt")).unwrap()).unwrap();
-    assert!(doc["init_image"].as_str().unwrap().ends_with(&frame(TS, 120)));
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(lib.join("forks/anim/fork.deforum.txt")).unwrap(),
+    )
+    .unwrap();
+    assert!(doc["init_image"]
+        .as_str()
+        .unwrap()
+        .ends_with(&frame(TS, 120)));
     assert_eq!(doc["max_frames"], json!(30));
     assert_eq!(doc["prompts"], json!({"0": "a ship at night"}));
     assert_eq!(doc["seed"], json!(1120));
@@ -155,18 +228,35 @@ fn an_animation_fork_from_frame_120_links_its_frames_to_frame_120() {
     rerun["timestring"] = json!("20240101000000");
     rerun["batch_name"] = json!("Deforum_20240101000000");
     let out = lib.join("anim2");
-    write(&out.join("20240101000000_settings.txt"), serde_json::to_string_pretty(&rerun).unwrap().as_bytes());
+    write(
+        &out.join("20240101000000_settings.txt"),
+        serde_json::to_string_pretty(&rerun).unwrap().as_bytes(),
+    );
     for i in 0..3 {
-        write(&out.join(frame("20240101000000", i)), &png(5000 + i as u32, &[]));
+        write(
+            &out.join(frame("20240101000000", i)),
+            &png(5000 + i as u32, &[]),
+        );
     }
     run_ok(stemma().current_dir(lib).args(["scan", "-q", "."]));
     for i in 0..3 {
         let log = log_json(lib, &format!("anim2/{}", frame("20240101000000", i)));
         let links = log["links"].as_array().unwrap();
-        let fork = links.iter().find(|l| l["relation"] == json!("fork")).unwrap_or_else(|| panic!("{log}"));
-        assert_eq!(fork["image"]["paths"], json!([format!("anim/{}", frame(TS, 120))]), "{log}");
+        let fork = links
+            .iter()
+            .find(|l| l["relation"] == json!("fork"))
+            .unwrap_or_else(|| panic!("{log}"));
+        assert_eq!(
+            fork["image"]["paths"],
+            json!([format!("anim/{}", frame(TS, 120))]),
+            "{log}"
+        );
     }
-    let text = run_ok(stemma().current_dir(lib).args(["run", "diff", "forks/anim"]));
+    let text = run_ok(
+        stemma()
+            .current_dir(lib)
+            .args(["run", "diff", "forks/anim"]),
+    );
     assert!(text.contains("/max_frames: 150 → 30"), "{text}");
     assert!(text.contains("prompt /prompts/0"), "{text}");
 }
@@ -175,7 +265,12 @@ fn an_animation_fork_from_frame_120_links_its_frames_to_frame_120() {
 fn run_status_and_resume_on_a_broken_deforum_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let anim = tmp.path().join("anim");
-    write(&anim.join(format!("{TS}_settings.txt")), serde_json::to_string_pretty(&deforum_settings(120)).unwrap().as_bytes());
+    write(
+        &anim.join(format!("{TS}_settings.txt")),
+        serde_json::to_string_pretty(&deforum_settings(120))
+            .unwrap()
+            .as_bytes(),
+    );
     for i in 0..77 {
         write(&anim.join(frame(TS, i)), &png(i as u32, &[]));
     }
@@ -187,20 +282,33 @@ fn run_status_and_resume_on_a_broken_deforum_folder() {
     assert!(status.contains("first item to redo: 77"), "{status}");
     let out = run_ok(stemma().args(["resume"]).arg(&anim));
     assert!(out.contains("first item to redo is 77"), "{out}");
-    assert!(out.contains(&format!("resume_timestring = \"{TS}\"")), "{out}");
+    assert!(
+        out.contains(&format!("resume_timestring = \"{TS}\"")),
+        "{out}"
+    );
     assert!(out.contains("in the way"), "{out}");
     // Writing the same resume again is refused: nothing is written over.
     let again = stemma().args(["resume"]).arg(&anim).output().unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
     // run init from the settings file, then status of the manifest records the content ids.
-    run_ok(stemma().args(["run", "init", "-q"]).arg(anim.join(format!("{TS}_settings.txt"))));
-    let manifest = std::fs::read_dir(&anim).unwrap().map(|e| e.unwrap().path())
-        .find(|p| p.to_str().unwrap().ends_with(".stemma-run.json")).unwrap();
+    run_ok(
+        stemma()
+            .args(["run", "init", "-q"])
+            .arg(anim.join(format!("{TS}_settings.txt"))),
+    );
+    let manifest = std::fs::read_dir(&anim)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_str().unwrap().ends_with(".stemma-run.json"))
+        .unwrap();
     run_ok(stemma().args(["run", "status", "--record"]).arg(&manifest));
     let m: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
     assert_eq!(m["produced"].as_array().unwrap().len(), 77);
-    let json: Value = serde_json::from_str(&run_ok(stemma().args(["run", "status", "--json"]).arg(&manifest))).unwrap();
+    let json: Value = serde_json::from_str(&run_ok(
+        stemma().args(["run", "status", "--json"]).arg(&manifest),
+    ))
+    .unwrap();
     assert_eq!(json["counts"]["verified"], json!(77));
     // Settings that are not JSON: named with the parser's reason, no manifest written.
     let bad = tmp.path().join("bad/20230812221310_settings.txt");
@@ -208,6 +316,9 @@ fn run_status_and_resume_on_a_broken_deforum_folder() {
     let out = stemma().args(["run", "init"]).arg(&bad).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("20230812221310_settings.txt") && err.contains("not valid JSON"), "{err}");
+    assert!(
+        err.contains("20230812221310_settings.txt") && err.contains("not valid JSON"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_dir(bad.parent().unwrap()).unwrap().count(), 1);
 }

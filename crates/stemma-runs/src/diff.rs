@@ -36,23 +36,30 @@ pub fn diff_settings(a: &Value, b: &Value) -> SettingsDiff {
     leaf_changes(a, b, "", &mut rows);
     let prompts = rows
         .iter()
-        .filter(|(p, ..)| {
-            p.is_empty() || p.split('/').any(|seg| PROMPT_MEMBERS.contains(&seg))
-        })
+        .filter(|(p, ..)| p.is_empty() || p.split('/').any(|seg| PROMPT_MEMBERS.contains(&seg)))
         .filter_map(|(p, x, y)| {
             let x = x.as_ref()?.as_str()?;
             let y = y.as_ref()?.as_str()?;
             Some((p.clone(), token_diff(x, y)))
         })
         .collect();
-    SettingsDiff { patch, rows, prompts }
+    SettingsDiff {
+        patch,
+        rows,
+        prompts,
+    }
 }
 
 fn escape(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
 }
 
-fn leaf_changes(a: &Value, b: &Value, at: &str, out: &mut Vec<(String, Option<Value>, Option<Value>)>) {
+fn leaf_changes(
+    a: &Value,
+    b: &Value,
+    at: &str,
+    out: &mut Vec<(String, Option<Value>, Option<Value>)>,
+) {
     match (a, b) {
         (Value::Object(ma), Value::Object(mb)) => {
             let mut keys: Vec<&String> = ma.keys().chain(mb.keys()).collect();
@@ -159,12 +166,21 @@ mod tests {
         let d = diff_settings(&a, &b);
         assert_eq!(d.patch, json!({"seed": 42, "prompts": {"0": "a blue cat"}}));
         assert_eq!(d.rows.len(), 2);
-        assert_eq!(d.prompts, vec![("/prompts/0".to_string(), "a [-red-] {+blue+} cat".to_string())]);
+        assert_eq!(
+            d.prompts,
+            vec![(
+                "/prompts/0".to_string(),
+                "a [-red-] {+blue+} cat".to_string()
+            )]
+        );
     }
 
     #[test]
     fn token_diff_keeps_punctuation_apart() {
-        assert_eq!(token_diff("a cat, sitting", "a cat, standing"), "a cat , [-sitting-] {+standing+}");
+        assert_eq!(
+            token_diff("a cat, sitting", "a cat, standing"),
+            "a cat , [-sitting-] {+standing+}"
+        );
         assert_eq!(token_diff("", "new"), "{+new+}");
     }
 }

@@ -15,9 +15,8 @@ use crate::error::{Error, Result};
 use crate::fork::ForkSource;
 
 /// The parameter-line regex of A1111's `parse_generation_parameters`.
-static PARAM: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r#"\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)"#).ok()
-});
+static PARAM: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r#"\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)"#).ok());
 
 /// Infotext label of a `params` key.
 fn label(key: &str) -> Option<&'static str> {
@@ -49,7 +48,10 @@ fn value_text(value: &Value) -> String {
 
 fn is_param_line(line: &str) -> bool {
     let starts = line.trim_start().strip_prefix("Steps:").is_some();
-    let count = PARAM.as_ref().map(|r| r.find_iter(line).count()).unwrap_or(0);
+    let count = PARAM
+        .as_ref()
+        .map(|r| r.find_iter(line).count())
+        .unwrap_or(0);
     starts || count >= 3
 }
 
@@ -88,7 +90,13 @@ pub fn edit_infotext(text: &str, changes: &[(String, Value)]) -> Result<String> 
     let (mut prompt, mut negative) = match neg_at {
         Some(i) => (
             head[..i].join("\n"),
-            Some(head[i..].join("\n").trim_start_matches("Negative prompt:").trim_start().to_string()),
+            Some(
+                head[i..]
+                    .join("\n")
+                    .trim_start_matches("Negative prompt:")
+                    .trim_start()
+                    .to_string(),
+            ),
         ),
         None => (head.join("\n"), None),
     };
@@ -97,11 +105,19 @@ pub fn edit_infotext(text: &str, changes: &[(String, Value)]) -> Result<String> 
     for (key, value) in changes {
         match key.as_str() {
             "prompt" => {
-                prompt = value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string());
+                prompt = value
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| value.to_string());
                 head_changed = true;
             }
             "negative" => {
-                negative = Some(value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string()));
+                negative = Some(
+                    value
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| value.to_string()),
+                );
                 head_changed = true;
             }
             "width" | "height" => {
@@ -117,11 +133,17 @@ pub fn edit_infotext(text: &str, changes: &[(String, Value)]) -> Result<String> 
                     .map(|(w, h)| (w.trim().to_string(), h.trim().to_string()))
                     .unwrap_or_default();
                 let v = value_text(value);
-                let new = if key == "width" { format!("{v}x{h}") } else { format!("{w}x{v}") };
+                let new = if key == "width" {
+                    format!("{v}x{h}")
+                } else {
+                    format!("{w}x{v}")
+                };
                 param = set_param(&param, "Size", &new);
             }
             other => {
-                let key = label(other).map(str::to_string).unwrap_or_else(|| other.to_string());
+                let key = label(other)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| other.to_string());
                 param = set_param(&param, &key, &value_text(value));
             }
         }
@@ -150,7 +172,11 @@ pub fn edit_infotext(text: &str, changes: &[(String, Value)]) -> Result<String> 
 }
 
 /// The fork as an infotext.
-pub fn infotext(source: &ForkSource, expected: &Record, changes: &[(String, Value)]) -> Result<String> {
+pub fn infotext(
+    source: &ForkSource,
+    expected: &Record,
+    changes: &[(String, Value)],
+) -> Result<String> {
     if let Some(("a1111-infotext", Value::String(text))) =
         source.settings.as_ref().map(|(f, d)| (f.as_str(), d))
     {
@@ -177,7 +203,10 @@ pub fn api_payload(source: &ForkSource, record: &Record, img2img: bool) -> Resul
     let mut m = Map::new();
     let prompt = record.prompt.clone().unwrap_or_default();
     m.insert("prompt".into(), json!(prompt.positive.unwrap_or_default()));
-    m.insert("negative_prompt".into(), json!(prompt.negative.unwrap_or_default()));
+    m.insert(
+        "negative_prompt".into(),
+        json!(prompt.negative.unwrap_or_default()),
+    );
     let params = record.params.clone().unwrap_or_default();
     if let Some(s) = &params.seed {
         m.insert("seed".into(), seed_value(s));
@@ -227,7 +256,10 @@ pub fn api_payload(source: &ForkSource, record: &Record, img2img: bool) -> Resul
         use base64::Engine as _;
         let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
         m.insert("init_images".into(), json!([encoded]));
-        m.insert("denoising_strength".into(), json!(params.denoise.unwrap_or(0.75)));
+        m.insert(
+            "denoising_strength".into(),
+            json!(params.denoise.unwrap_or(0.75)),
+        );
     } else if let Some(d) = params.denoise {
         m.entry("denoising_strength").or_insert(json!(d));
     }
@@ -252,6 +284,9 @@ mod tests {
         let out = edit_infotext(text, &[("prompt".into(), json!("a dog"))]).unwrap();
         assert_eq!(out, text.replacen("a cat, <lora:x:0.5>", "a dog", 1));
         let out = edit_infotext(text, &[("Hires steps".into(), json!(10))]).unwrap();
-        assert!(out.contains("Lora hashes: \"x: abc\", Hires steps: 10\nTemplate"), "{out}");
+        assert!(
+            out.contains("Lora hashes: \"x: abc\", Hires steps: 10\nTemplate"),
+            "{out}"
+        );
     }
 }

@@ -124,7 +124,11 @@ pub fn animation(source: &ForkSource, request: &ForkRequest, format: ForkFormat)
         ))
     })?;
     let tool = run.manifest.generator.as_str();
-    let wanted = if format == ForkFormat::Deforum { "deforum" } else { "disco" };
+    let wanted = if format == ForkFormat::Deforum {
+        "deforum"
+    } else {
+        "disco"
+    };
     if tool != wanted {
         return Err(Error::Fork(format!(
             "the run {} was made by {tool}; fork it as --format {tool}",
@@ -132,7 +136,9 @@ pub fn animation(source: &ForkSource, request: &ForkRequest, format: ForkFormat)
         )));
     }
     let Value::Object(base) = &run.settings else {
-        return Err(Error::Fork("the run's settings are not a JSON object".into()));
+        return Err(Error::Fork(
+            "the run's settings are not a JSON object".into(),
+        ));
     };
     let mut doc = base.clone();
     for key in PROMPT_SCHEDULES {
@@ -163,7 +169,10 @@ pub fn animation(source: &ForkSource, request: &ForkRequest, format: ForkFormat)
     }
     // Continue the seed sequence: frame N's seed becomes the fork's base seed.
     if let Some(seed) = run.run_settings.as_ref().and_then(|s| s.seed_at(frame)) {
-        let value = seed.parse::<i64>().map(Value::from).unwrap_or(Value::String(seed));
+        let value = seed
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or(Value::String(seed));
         doc.insert("seed".into(), value);
     }
     for (key, value) in &request.changes {
@@ -174,15 +183,25 @@ pub fn animation(source: &ForkSource, request: &ForkRequest, format: ForkFormat)
                 doc.insert("negative_prompts".into(), value.clone());
             }
             "seed" => {
-                let text = value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string());
-                let v = text.parse::<i64>().map(Value::from).unwrap_or(Value::String(text));
+                let text = value
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| value.to_string());
+                let v = text
+                    .parse::<i64>()
+                    .map(Value::from)
+                    .unwrap_or(Value::String(text));
                 doc.insert("seed".into(), v);
             }
             "steps" => {
                 doc.insert("steps".into(), value.clone());
             }
             "cfg_scale" => {
-                let key = if format == ForkFormat::Deforum { "scale" } else { "clip_guidance_scale" };
+                let key = if format == ForkFormat::Deforum {
+                    "scale"
+                } else {
+                    "clip_guidance_scale"
+                };
                 doc.insert(key.into(), value.clone());
             }
             other => {
@@ -194,7 +213,10 @@ pub fn animation(source: &ForkSource, request: &ForkRequest, format: ForkFormat)
 }
 
 fn set_prompt(doc: &mut Map<String, Value>, format: ForkFormat, value: &Value) {
-    let text = value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string());
+    let text = value
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| value.to_string());
     match format {
         ForkFormat::Disco => {
             doc.insert("text_prompts".into(), json!({"0": [text]}));

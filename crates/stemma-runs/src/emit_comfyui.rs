@@ -38,7 +38,11 @@ fn literal<'v>(graph: &'v Value, site: &ComfyuiValueSite) -> Option<&'v Value> {
 
 /// The sites to change for `param`: every pass whose value equals the first pass's (a hires pass with its own
 /// steps keeps them; a shared seed changes everywhere).
-fn chosen<'s>(graph: &Value, sites: &'s [ComfyuiValueSite], param: &str) -> Vec<&'s ComfyuiValueSite> {
+fn chosen<'s>(
+    graph: &Value,
+    sites: &'s [ComfyuiValueSite],
+    param: &str,
+) -> Vec<&'s ComfyuiValueSite> {
     let of_param: Vec<&ComfyuiValueSite> = sites.iter().filter(|s| s.param == param).collect();
     let Some(first) = of_param.iter().find(|s| s.pass == 0).or(of_param.first()) else {
         return Vec::new();
@@ -97,7 +101,12 @@ fn comfy_sampler(record: &Record) -> (String, String) {
         .iter()
         .find(|(a, ..)| *a == name)
         .map(|(_, s, k)| (s.to_string(), k.to_string()))
-        .unwrap_or_else(|| (name.to_lowercase().replace([' ', '+'], "_"), "normal".into()));
+        .unwrap_or_else(|| {
+            (
+                name.to_lowercase().replace([' ', '+'], "_"),
+                "normal".into(),
+            )
+        });
     let scheduler = match params.scheduler.as_deref() {
         Some("Karras") => "karras".to_string(),
         Some(s) if !s.is_empty() && s != "Automatic" => s.to_lowercase().replace(' ', "_"),
@@ -120,7 +129,13 @@ pub fn template_graph(record: &Record) -> Value {
         .model
         .as_ref()
         .and_then(|m| m.name.clone())
-        .map(|n| if n.contains('.') { n } else { format!("{n}.safetensors") })
+        .map(|n| {
+            if n.contains('.') {
+                n
+            } else {
+                format!("{n}.safetensors")
+            }
+        })
         .unwrap_or_else(|| "model.safetensors".into());
     json!({
         "3": {"class_type": "KSampler", "inputs": {

@@ -22,10 +22,7 @@ pub enum Error {
     #[error("settings {hash} are not in the settings store {}", store.display())]
     NotStored { hash: String, store: PathBuf },
     #[error("{}: {reason}", path.display())]
-    Container {
-        path: PathBuf,
-        reason: String,
-    },
+    Container { path: PathBuf, reason: String },
     #[error("--set {0}: expected key=value")]
     BadChange(String),
     #[error("{0}")]

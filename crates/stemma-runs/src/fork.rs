@@ -136,21 +136,31 @@ pub fn load_source(path: &Path, from_frame: Option<u64>, limits: &Limits) -> Res
                 "frame {frame} of {} is {}{}: fork from a good frame",
                 run.manifest.id,
                 item.status.name(),
-                item.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                item.reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
             )));
         }
-        let file = item.file.clone().ok_or_else(|| Error::Fork(format!("frame {frame} has no file")))?;
+        let file = item
+            .file
+            .clone()
+            .ok_or_else(|| Error::Fork(format!("frame {frame} has no file")))?;
         (file, Some(run))
     } else if from_frame.is_some() {
-        let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         (path.to_path_buf(), crate::infer::infer_folder(folder).ok())
     } else {
         (path.to_path_buf(), None)
     };
-    let bytes = stemma_container::ops::read_for_edit(&file, limits).map_err(|e| Error::Container {
-        path: file.clone(),
-        reason: e.to_string(),
-    })?;
+    let bytes =
+        stemma_container::ops::read_for_edit(&file, limits).map_err(|e| Error::Container {
+            path: file.clone(),
+            reason: e.to_string(),
+        })?;
     let source: &dyn stemma_container::source::Source = &bytes.as_slice();
     let damage = stemma_container::ops::handler_of(source)
         .and_then(|h| h.damage(&bytes, limits))
@@ -282,7 +292,9 @@ pub fn apply_changes(record: &Record, changes: &[(String, Value)]) -> Record {
                 })
             }
             other => {
-                out.params_mut().extra.insert(other.to_string(), value.clone());
+                out.params_mut()
+                    .extra
+                    .insert(other.to_string(), value.clone());
             }
         }
     }
@@ -310,7 +322,10 @@ pub fn fork(source: &ForkSource, request: &ForkRequest, formats: &[ForkFormat]) 
         source.id.as_deref().unwrap_or(""),
         base_hash,
         stemma_model::canonical_json(&changes)?,
-        request.from_frame.map(|f| f.to_string()).unwrap_or_default()
+        request
+            .from_frame
+            .map(|f| f.to_string())
+            .unwrap_or_default()
     );
     let id_hash = stemma_model::settings_hash(&Value::String(seed_text))?.to_string();
     let fork_id = crate::infer::run_id("fork", &id_hash);
@@ -332,7 +347,11 @@ pub fn fork(source: &ForkSource, request: &ForkRequest, formats: &[ForkFormat]) 
             }
             ForkFormat::A1111Api => {
                 let payload = emit_a1111::api_payload(source, &expected, request.img2img)?;
-                let name = if request.img2img { "fork.img2img.json" } else { "fork.txt2img.json" };
+                let name = if request.img2img {
+                    "fork.img2img.json"
+                } else {
+                    "fork.txt2img.json"
+                };
                 (name.to_string(), pretty(&payload)?)
             }
             ForkFormat::Comfyui => {
@@ -396,7 +415,12 @@ pub fn fork(source: &ForkSource, request: &ForkRequest, formats: &[ForkFormat]) 
         },
         folder: None,
         plan: Plan {
-            kind: if source.frame.is_some() { "animation" } else { "batch" }.into(),
+            kind: if source.frame.is_some() {
+                "animation"
+            } else {
+                "batch"
+            }
+            .into(),
             count: emit_anim::remaining_frames(source).unwrap_or(1),
             first: 0,
             seeds: None,
@@ -409,7 +433,11 @@ pub fn fork(source: &ForkSource, request: &ForkRequest, formats: &[ForkFormat]) 
             base: base_hash,
             diff,
             from: source.id.clone(),
-            from_file: source.path.file_name().and_then(|n| n.to_str()).map(str::to_string),
+            from_file: source
+                .path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string),
             from_frame: source.frame,
             changes,
             fingerprints,

@@ -50,7 +50,10 @@ pub fn read_settings_file(path: &Path) -> Result<(Option<RunSettings>, String, V
     if !is_yaml {
         if let Err(e) = serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')) {
             // pytti's `_settings.txt` is one JSON line followed by scene lines: not JSON as a whole.
-            let pytti = text.lines().next().is_some_and(|l| l.contains("\"scenes\""));
+            let pytti = text
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains("\"scenes\""));
             if !pytti {
                 return Err(Error::Json {
                     path: path.to_path_buf(),
@@ -222,8 +225,7 @@ fn open_manifest(path: &Path) -> Result<OpenRun> {
                 .as_ref()
                 .and_then(|p| read_settings_file(p).ok())
                 .and_then(|(rs, _, data)| {
-                    (stemma_model::settings_hash(&data).ok()?.to_string()
-                        == manifest.settings.hash)
+                    (stemma_model::settings_hash(&data).ok()?.to_string() == manifest.settings.hash)
                         .then_some(rs)?
                 });
             (stored.data, rs)
@@ -296,15 +298,15 @@ pub fn infer_folder(folder: &Path) -> Result<OpenRun> {
         reason: "no settings file".into(),
     })?;
     let last = sequence.frames.iter().map(|f| f.index).max();
-    let (mut manifest, settings, run_settings) =
-        match manifest_from_settings(&settings_file, None) {
-            Ok(found) => found,
-            // Settings without a planned count (a still batch): plan what the folder shows.
-            Err(Error::Settings { .. }) if last.is_some() => {
-                manifest_from_settings(&settings_file, last.map(|l| l + 1))?
-            }
-            Err(e) => return Err(e),
-        };
+    let (mut manifest, settings, run_settings) = match manifest_from_settings(&settings_file, None)
+    {
+        Ok(found) => found,
+        // Settings without a planned count (a still batch): plan what the folder shows.
+        Err(Error::Settings { .. }) if last.is_some() => {
+            manifest_from_settings(&settings_file, last.map(|l| l + 1))?
+        }
+        Err(e) => return Err(e),
+    };
     manifest.id = sequence.id.clone();
     manifest.key = Some(sequence.key.clone());
     Ok(OpenRun {

@@ -35,7 +35,9 @@ pub const VOLATILE_SETTINGS: &[&str] = &[
 ];
 
 fn hash(value: &Value) -> Option<String> {
-    stemma_model::settings_hash(value).ok().map(|h| h.to_string())
+    stemma_model::settings_hash(value)
+        .ok()
+        .map(|h| h.to_string())
 }
 
 /// The parameter fingerprint of a record; `None` without a prompt and a seed (too little to tell runs apart).
@@ -98,7 +100,11 @@ pub fn match_fork<'m>(
     let params = evidence.record.and_then(params_fingerprint);
     let settings = evidence
         .run_settings
-        .or_else(|| evidence.record.and_then(|r| r.settings.as_ref()?.data.as_ref()))
+        .or_else(|| {
+            evidence
+                .record
+                .and_then(|r| r.settings.as_ref()?.data.as_ref())
+        })
         .and_then(settings_fingerprint);
     for m in forks {
         let Some(fork) = &m.fork else { continue };
@@ -114,10 +120,16 @@ pub fn match_fork<'m>(
         if content_id.is_some() && fork.from.as_deref() == content_id {
             continue;
         }
-        if params.as_ref().is_some_and(|p| fork.fingerprints.contains(p)) {
+        if params
+            .as_ref()
+            .is_some_and(|p| fork.fingerprints.contains(p))
+        {
             return Some((m, MatchedBy::Params));
         }
-        if settings.as_ref().is_some_and(|s| fork.fingerprints.contains(s)) {
+        if settings
+            .as_ref()
+            .is_some_and(|s| fork.fingerprints.contains(s))
+        {
             return Some((m, MatchedBy::Settings));
         }
     }

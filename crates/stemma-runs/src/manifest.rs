@@ -156,7 +156,10 @@ impl Manifest {
         let mut seen = std::collections::BTreeSet::new();
         for p in &manifest.produced {
             if !seen.insert(p.index) {
-                return Err(bad(format!("item {} is listed twice in \"produced\"", p.index)));
+                return Err(bad(format!(
+                    "item {} is listed twice in \"produced\"",
+                    p.index
+                )));
             }
             if p.index < manifest.plan.first || p.index >= manifest.plan.first + manifest.plan.count
             {
@@ -214,7 +217,9 @@ impl Manifest {
 /// True for `sha256:` and 64 lower-case hex digits.
 pub fn is_settings_hash(text: &str) -> bool {
     text.strip_prefix("sha256:").is_some_and(|h| {
-        h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 

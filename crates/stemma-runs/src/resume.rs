@@ -103,7 +103,9 @@ pub fn resume(
             run.manifest.plan.count, run.manifest.id
         ))
     })?;
-    let out_dir = out.map(Path::to_path_buf).unwrap_or_else(|| run.folder.clone());
+    let out_dir = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| run.folder.clone());
     std::fs::create_dir_all(&out_dir).map_err(io(&out_dir))?;
     let init_image = status
         .last_good
@@ -117,7 +119,11 @@ pub fn resume(
                 Some(i) => format!("item {i}: {}", f.status.name()),
                 None => f.status.name().to_string(),
             };
-            let why = f.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+            let why = f
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
             (f.path.clone(), format!("{what}{why}"))
         })
         .collect();

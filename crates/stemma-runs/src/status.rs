@@ -109,10 +109,7 @@ impl RunStatus {
     /// Files that are in the way of a generator that counts files (damaged, foreign, mismatched): a resume
     /// names them so that they can be moved aside.
     pub fn in_the_way(&self) -> Vec<&FileStatus> {
-        self.files
-            .iter()
-            .filter(|f| !f.status.is_good())
-            .collect()
+        self.files.iter().filter(|f| !f.status.is_good()).collect()
     }
 }
 
@@ -151,7 +148,10 @@ fn ownership(record: &Record, run: &OpenRun) -> std::result::Result<bool, String
         return if id == run.manifest.id || Some(key_of(&id)) == run.key {
             Ok(true)
         } else {
-            Err(format!("its record names the run {id}, not {}", run.manifest.id))
+            Err(format!(
+                "its record names the run {id}, not {}",
+                run.manifest.id
+            ))
         };
     }
     Ok(false)
@@ -188,8 +188,7 @@ fn judge(path: &Path, run: &OpenRun, limits: &Limits, with_ids: bool) -> FileSta
         }
     };
     let source: &dyn stemma_container::source::Source = &bytes.as_slice();
-    let damage = stemma_container::ops::handler_of(source)
-        .and_then(|h| h.damage(&bytes, limits));
+    let damage = stemma_container::ops::handler_of(source).and_then(|h| h.damage(&bytes, limits));
     match damage {
         Ok(problems) if problems.is_empty() => {}
         Ok(problems) => {

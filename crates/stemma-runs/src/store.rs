@@ -116,7 +116,9 @@ impl SettingsStore {
         if found != hash {
             return Err(Error::Settings {
                 path,
-                reason: format!("stored document hashes to {found}, not {hash}: the store was edited"),
+                reason: format!(
+                    "stored document hashes to {found}, not {hash}: the store was edited"
+                ),
             });
         }
         Ok(StoredSettings {

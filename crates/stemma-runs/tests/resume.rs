@@ -21,7 +21,10 @@ fn deforum_folder_resumes_at_the_truncated_frame_with_the_right_timestring() {
     let frame77 = png(77, &[]);
     write(&dir.join(deforum_frame(77)), &truncated(&frame77));
     for i in 78..=80 {
-        write(&dir.join(deforum_frame(i)), &stamped(1000 + i as u32, &foreign_record(i)));
+        write(
+            &dir.join(deforum_frame(i)),
+            &stamped(1000 + i as u32, &foreign_record(i)),
+        );
     }
     let before = snapshot(&dir);
 
@@ -33,7 +36,11 @@ fn deforum_folder_resumes_at_the_truncated_frame_with_the_right_timestring() {
     assert_eq!(st.first_to_redo, Some(77));
     assert_eq!(st.last_good, Some(76));
     for i in 0..77 {
-        assert_eq!(st.item(i).unwrap().status, ItemStatus::Produced, "frame {i}");
+        assert_eq!(
+            st.item(i).unwrap().status,
+            ItemStatus::Produced,
+            "frame {i}"
+        );
     }
     let damaged = st.item(77).unwrap();
     assert_eq!(damaged.status, ItemStatus::Damaged);
@@ -41,7 +48,12 @@ fn deforum_folder_resumes_at_the_truncated_frame_with_the_right_timestring() {
     for i in 78..=80 {
         let item = st.item(i).unwrap();
         assert_eq!(item.status, ItemStatus::Foreign, "frame {i}");
-        assert!(item.reason.as_deref().unwrap().contains("another run") || item.reason.as_deref().unwrap().contains("not this run"), "{:?}", item.reason);
+        assert!(
+            item.reason.as_deref().unwrap().contains("another run")
+                || item.reason.as_deref().unwrap().contains("not this run"),
+            "{:?}",
+            item.reason
+        );
     }
     for i in 81..120 {
         assert_eq!(st.item(i).unwrap().status, ItemStatus::Planned);
@@ -51,7 +63,10 @@ fn deforum_folder_resumes_at_the_truncated_frame_with_the_right_timestring() {
 
     let done = resume(&run, &st, None, false).unwrap();
     assert_eq!(done.first_to_redo, 77);
-    assert_eq!(done.init_image.as_deref(), Some(dir.join(deforum_frame(76)).as_path()));
+    assert_eq!(
+        done.init_image.as_deref(),
+        Some(dir.join(deforum_frame(76)).as_path())
+    );
     let deforum = done.written.iter().find(|w| w.kind == "deforum").unwrap();
     let name = deforum.path.file_name().unwrap().to_str().unwrap();
     // Deforum's notebook counts files with the timestring as an `_`-separated part: the resume file has none.
@@ -60,13 +75,32 @@ fn deforum_folder_resumes_at_the_truncated_frame_with_the_right_timestring() {
     assert_eq!(doc["resume_from_timestring"], json!(true));
     assert_eq!(doc["resume_timestring"], json!(DEFORUM_TS));
     let (patch, _) = stemma_model::merge_patch_diff(&deforum_settings(120), &doc);
-    assert_eq!(patch, json!({"resume_from_timestring": true, "resume_timestring": DEFORUM_TS}));
+    assert_eq!(
+        patch,
+        json!({"resume_from_timestring": true, "resume_timestring": DEFORUM_TS})
+    );
     let plan = read_json(&done.written.iter().find(|w| w.kind == "plan").unwrap().path);
     assert_eq!(plan["first_to_redo"], json!(77));
     assert_eq!(plan["init_image"]["file"], json!(deforum_frame(76)));
-    assert!(plan["init_image"]["id"].as_str().unwrap().starts_with("sha256:"));
-    let aside: Vec<&str> = plan["move_aside"].as_array().unwrap().iter().map(|m| m["file"].as_str().unwrap()).collect();
-    assert_eq!(aside, (77..=80).map(deforum_frame).collect::<Vec<_>>().iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(plan["init_image"]["id"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    let aside: Vec<&str> = plan["move_aside"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        aside,
+        (77..=80)
+            .map(deforum_frame)
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
     assert_eq!(plan["remaining"][0]["index"], json!(77));
     assert_eq!(plan["remaining"][0]["seed"], json!("1077"));
     assert_eq!(plan["remaining"].as_array().unwrap().len(), 43);
@@ -74,7 +108,10 @@ fn deforum_folder_resumes_at_the_truncated_frame_with_the_right_timestring() {
 
     // Asked again, the resume files exist: refused, nothing written over.
     let again = snapshot(&dir);
-    assert!(matches!(resume(&run, &st, None, false), Err(Error::Exists { .. })));
+    assert!(matches!(
+        resume(&run, &st, None, false),
+        Err(Error::Exists { .. })
+    ));
     assert_kept(&again, &dir);
 
     // Moving aside keeps every byte, in `stemma-retained/`.
@@ -82,7 +119,10 @@ fn deforum_folder_resumes_at_the_truncated_frame_with_the_right_timestring() {
     let moved = resume(&run, &st, Some(&out), true).unwrap();
     assert_eq!(moved.moved.len(), 4);
     let retained = dir.join(stemma_runs::RETAINED_DIR);
-    assert_eq!(std::fs::read(retained.join(deforum_frame(77))).unwrap(), truncated(&frame77));
+    assert_eq!(
+        std::fs::read(retained.join(deforum_frame(77))).unwrap(),
+        truncated(&frame77)
+    );
     let after = open_run(&dir).unwrap();
     let st2 = status(&after, &Limits::DEFAULT, false).unwrap();
     assert_eq!(st2.first_to_redo, Some(77));
@@ -95,13 +135,19 @@ fn disco_folder_resumes_at_the_truncated_frame() {
     let dir = tmp.path().join("TimeToDisco");
     std::fs::create_dir_all(&dir).unwrap();
     let settings = serde_json::to_string_pretty(&disco_settings(120)).unwrap();
-    write(&dir.join("TimeToDisco(3)_settings.txt"), settings.as_bytes());
+    write(
+        &dir.join("TimeToDisco(3)_settings.txt"),
+        settings.as_bytes(),
+    );
     for i in 0..77 {
         write(&dir.join(disco_frame(i)), &png(i as u32, &[]));
     }
     write(&dir.join(disco_frame(77)), &truncated(&png(77, &[])));
     for i in 78..=80 {
-        write(&dir.join(disco_frame(i)), &stamped(2000 + i as u32, &foreign_record(i)));
+        write(
+            &dir.join(disco_frame(i)),
+            &stamped(2000 + i as u32, &foreign_record(i)),
+        );
     }
     let before = snapshot(&dir);
     let run = open_run(&dir).unwrap();
@@ -130,16 +176,24 @@ fn a_manifest_that_does_not_match_the_files_is_reported_item_by_item() {
     let dir = tmp.path().join("run");
     deforum_folder(&dir, 10, 10);
     let settings_file = dir.join(format!("{DEFORUM_TS}_settings.txt"));
-    let (mut manifest, data, _) = stemma_runs::manifest_from_settings(&settings_file, None).unwrap();
+    let (mut manifest, data, _) =
+        stemma_runs::manifest_from_settings(&settings_file, None).unwrap();
     let store = stemma_runs::SettingsStore::for_folder(&dir);
-    assert_eq!(store.put(&manifest.settings.format, &data).unwrap(), manifest.settings.hash);
+    assert_eq!(
+        store.put(&manifest.settings.format, &data).unwrap(),
+        manifest.settings.hash
+    );
     // Record the content ids of the frames as they are.
     let path = stemma_runs::manifest_path(&dir, &manifest.id);
     manifest.save(&path, false).unwrap();
     let run = open_run(&path).unwrap();
     let st = status(&run, &Limits::DEFAULT, true).unwrap();
     for item in &st.items {
-        manifest.produced.push(stemma_runs::Produced { index: item.index, id: item.id.clone().unwrap(), file: None });
+        manifest.produced.push(stemma_runs::Produced {
+            index: item.index,
+            id: item.id.clone().unwrap(),
+            file: None,
+        });
     }
     manifest.save(&path, true).unwrap();
     // Frame 4 is replaced by other pixels; frame 6 disappears.
@@ -150,7 +204,15 @@ fn a_manifest_that_does_not_match_the_files_is_reported_item_by_item() {
     assert_eq!(st.item(3).unwrap().status, ItemStatus::Verified);
     let changed = st.item(4).unwrap();
     assert_eq!(changed.status, ItemStatus::Mismatched);
-    assert!(changed.reason.as_deref().unwrap().contains("the manifest recorded"), "{:?}", changed.reason);
+    assert!(
+        changed
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("the manifest recorded"),
+        "{:?}",
+        changed.reason
+    );
     assert_eq!(st.item(6).unwrap().status, ItemStatus::Missing);
     assert_eq!(st.first_to_redo, Some(4));
     assert_eq!(st.last_good, Some(3));
@@ -187,7 +249,9 @@ fn bad_inputs_are_named_and_nothing_is_written() {
     }
     write(&manifest, br#"{"stemma_run":"1.0","id":"r","generator":"deforum","settings":{"format":"deforum-json","hash":"sha256:00"},"plan":{"kind":"animation","count":3}}"#);
     match open_run(&manifest) {
-        Err(Error::Manifest { reason, .. }) => assert!(reason.contains("settings hash"), "{reason}"),
+        Err(Error::Manifest { reason, .. }) => {
+            assert!(reason.contains("settings hash"), "{reason}")
+        }
         other => panic!("{other:?}"),
     }
     // A folder of frames without settings: no run, said why.
@@ -204,5 +268,8 @@ fn bad_inputs_are_named_and_nothing_is_written() {
     let run = open_run(&full).unwrap();
     let st = status(&run, &Limits::DEFAULT, false).unwrap();
     assert_eq!(st.first_to_redo, None);
-    assert!(matches!(resume(&run, &st, None, false), Err(Error::NothingToResume(_))));
+    assert!(matches!(
+        resume(&run, &st, None, false),
+        Err(Error::NothingToResume(_))
+    ));
 }

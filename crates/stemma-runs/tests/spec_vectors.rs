@@ -54,7 +54,10 @@ fn vectors() -> Vec<(String, String)> {
         "produced": [{"index": 0, "id": format!("sha256:{}", "0".repeat(64)), "file": "20230812221310_000000000.png"}],
         "created": "2026-12-03T07:00:00Z"
     });
-    out.push(("manifest-animation.stemma-run.json".into(), pretty(&animation)));
+    out.push((
+        "manifest-animation.stemma-run.json".into(),
+        pretty(&animation),
+    ));
     let forked_text = INFOTEXT.replace("Seed: 1234", "Seed: 42");
     let fork = json!({
         "stemma_run": "1.0",
@@ -73,13 +76,33 @@ fn vectors() -> Vec<(String, String)> {
     });
     out.push(("manifest-fork.stemma-run.json".into(), pretty(&fork)));
     let invalid = [
-        ("invalid-version", json!({"stemma_run": "2.0", "id": "r", "generator": "x", "settings": {"format": "f", "hash": hash(&base)}, "plan": {"kind": "batch", "count": 1}}), "version 2.0"),
-        ("invalid-hash", json!({"stemma_run": "1.0", "id": "r", "generator": "x", "settings": {"format": "f", "hash": "sha256:XYZ"}, "plan": {"kind": "batch", "count": 1}}), "settings hash"),
-        ("invalid-produced-twice", json!({"stemma_run": "1.0", "id": "r", "generator": "x", "settings": {"format": "f", "hash": hash(&base)}, "plan": {"kind": "batch", "count": 2},
-            "produced": [{"index": 1, "id": format!("sha256:{}", "2".repeat(64))}, {"index": 1, "id": format!("sha256:{}", "3".repeat(64))}]}), "listed twice"),
-        ("invalid-outside-plan", json!({"stemma_run": "1.0", "id": "r", "generator": "x", "settings": {"format": "f", "hash": hash(&base)}, "plan": {"kind": "batch", "count": 2},
-            "produced": [{"index": 5, "id": format!("sha256:{}", "2".repeat(64))}]}), "outside the plan"),
-        ("invalid-no-plan", json!({"stemma_run": "1.0", "id": "r", "generator": "x", "settings": {"format": "f", "hash": hash(&base)}}), "plan"),
+        (
+            "invalid-version",
+            json!({"stemma_run": "2.0", "id": "r", "generator": "x", "settings": {"format": "f", "hash": hash(&base)}, "plan": {"kind": "batch", "count": 1}}),
+            "version 2.0",
+        ),
+        (
+            "invalid-hash",
+            json!({"stemma_run": "1.0", "id": "r", "generator": "x", "settings": {"format": "f", "hash": "sha256:XYZ"}, "plan": {"kind": "batch", "count": 1}}),
+            "settings hash",
+        ),
+        (
+            "invalid-produced-twice",
+            json!({"stemma_run": "1.0", "id": "r", "generator": "x", "settings": {"format": "f", "hash": hash(&base)}, "plan": {"kind": "batch", "count": 2},
+            "produced": [{"index": 1, "id": format!("sha256:{}", "2".repeat(64))}, {"index": 1, "id": format!("sha256:{}", "3".repeat(64))}]}),
+            "listed twice",
+        ),
+        (
+            "invalid-outside-plan",
+            json!({"stemma_run": "1.0", "id": "r", "generator": "x", "settings": {"format": "f", "hash": hash(&base)}, "plan": {"kind": "batch", "count": 2},
+            "produced": [{"index": 5, "id": format!("sha256:{}", "2".repeat(64))}]}),
+            "outside the plan",
+        ),
+        (
+            "invalid-no-plan",
+            json!({"stemma_run": "1.0", "id": "r", "generator": "x", "settings": {"format": "f", "hash": hash(&base)}}),
+            "plan",
+        ),
     ];
     let mut expected = serde_json::Map::new();
     for (name, doc, why) in invalid {
@@ -107,7 +130,10 @@ fn vectors() -> Vec<(String, String)> {
         json!({"infotext": INFOTEXT, "changes": changes, "expected": edit_infotext(INFOTEXT, &list).unwrap()})
     })
     .collect();
-    out.push(("fork-infotext.json".into(), pretty(&Value::Array(infotext_cases))));
+    out.push((
+        "fork-infotext.json".into(),
+        pretty(&Value::Array(infotext_cases)),
+    ));
     let graph_cases: Vec<Value> = [
         json!({"seed": 42}),
         json!({"prompt": "a lighthouse at night", "model": "sdxl.safetensors"}),
@@ -121,7 +147,10 @@ fn vectors() -> Vec<(String, String)> {
         json!({"graph": graph(), "changes": changes, "patch": patch})
     })
     .collect();
-    out.push(("fork-comfyui.json".into(), pretty(&Value::Array(graph_cases))));
+    out.push((
+        "fork-comfyui.json".into(),
+        pretty(&Value::Array(graph_cases)),
+    ));
     let record: stemma_model::Record = serde_json::from_value(json!({
         "stemma": "1.0", "prompt": {"positive": "a lighthouse at dusk", "negative": "blurry"},
         "params": {"seed": "42", "steps": 20, "cfg_scale": 7.0, "sampler": "DPM++ 2M", "width": 512, "height": 768}
@@ -149,20 +178,30 @@ fn vector_files_are_what_the_generator_makes() {
         if write {
             std::fs::write(&path, &text).unwrap();
         }
-        let found = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(found, text, "{name} differs from the generator (STEMMA_WRITE_VECTORS=1 regenerates)");
+        let found =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            found, text,
+            "{name} differs from the generator (STEMMA_WRITE_VECTORS=1 regenerates)"
+        );
     }
 }
 
 fn schema() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/run-manifest.schema.json")).unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/run-manifest.schema.json"),
+    )
+    .unwrap();
     jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
 }
 
 #[test]
 fn valid_manifests_pass_the_schema_and_the_reader_and_survive_a_round_trip() {
     let schema = schema();
-    for name in ["manifest-animation.stemma-run.json", "manifest-fork.stemma-run.json"] {
+    for name in [
+        "manifest-animation.stemma-run.json",
+        "manifest-fork.stemma-run.json",
+    ] {
         let path = dir().join(name);
         let text = std::fs::read_to_string(&path).unwrap();
         let value: Value = serde_json::from_str(&text).unwrap();
@@ -173,7 +212,10 @@ fn valid_manifests_pass_the_schema_and_the_reader_and_survive_a_round_trip() {
         assert_eq!(m.to_json().unwrap(), text, "{name}");
     }
     // The fork vector's diff turns its base into its settings.
-    let fork: Value = serde_json::from_str(&std::fs::read_to_string(dir().join("manifest-fork.stemma-run.json")).unwrap()).unwrap();
+    let fork: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir().join("manifest-fork.stemma-run.json")).unwrap(),
+    )
+    .unwrap();
     let mut doc = json!(INFOTEXT);
     assert_eq!(hash(&doc), fork["fork"]["base"].as_str().unwrap());
     stemma_model::apply_merge_patch(&mut doc, &fork["fork"]["diff"]);
@@ -183,16 +225,26 @@ fn valid_manifests_pass_the_schema_and_the_reader_and_survive_a_round_trip() {
 #[test]
 fn invalid_manifests_are_refused_for_their_reason() {
     let schema = schema();
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(dir().join("invalid.json")).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir().join("invalid.json")).unwrap())
+            .unwrap();
     for (name, why) in expected.as_object().unwrap() {
         let path = dir().join(name);
         let text = std::fs::read_to_string(&path).unwrap();
         let err = Manifest::from_json(&text, &path).unwrap_err().to_string();
         assert!(err.contains(why.as_str().unwrap()), "{name}: {err}");
-        assert!(err.contains(name), "{name}: the error names the file: {err}");
+        assert!(
+            err.contains(name),
+            "{name}: the error names the file: {err}"
+        );
         let value: Value = serde_json::from_str(&text).unwrap();
         // Rules the schema can state, it states (the duplicate and range rules are the reader's).
-        if !["invalid-produced-twice.stemma-run.json", "invalid-outside-plan.stemma-run.json"].contains(&name.as_str()) {
+        if ![
+            "invalid-produced-twice.stemma-run.json",
+            "invalid-outside-plan.stemma-run.json",
+        ]
+        .contains(&name.as_str())
+        {
             assert!(!schema.is_valid(&value), "{name} passes the schema");
         }
     }
@@ -200,32 +252,63 @@ fn invalid_manifests_are_refused_for_their_reason() {
 
 #[test]
 fn store_fork_and_fingerprint_vectors_hold() {
-    let read = |n: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(dir().join(n)).unwrap()).unwrap() };
+    let read = |n: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir().join(n)).unwrap()).unwrap()
+    };
     let tmp = tempfile::tempdir().unwrap();
-    let store = stemma_runs::SettingsStore { root: tmp.path().join(".stemma") };
+    let store = stemma_runs::SettingsStore {
+        root: tmp.path().join(".stemma"),
+    };
     for entry in read("store.json").as_array().unwrap() {
-        let h = store.put(entry["format"].as_str().unwrap(), &entry["data"]).unwrap();
+        let h = store
+            .put(entry["format"].as_str().unwrap(), &entry["data"])
+            .unwrap();
         assert_eq!(h, entry["hash"].as_str().unwrap());
         assert!(store.root.join(entry["file"].as_str().unwrap()).is_file());
         assert_eq!(store.get(&h).unwrap().data, entry["data"]);
     }
     for case in read("fork-infotext.json").as_array().unwrap() {
-        let list: Vec<(String, Value)> = case["changes"].as_object().unwrap().clone().into_iter().collect();
-        assert_eq!(json!(edit_infotext(case["infotext"].as_str().unwrap(), &list).unwrap()), case["expected"]);
+        let list: Vec<(String, Value)> = case["changes"]
+            .as_object()
+            .unwrap()
+            .clone()
+            .into_iter()
+            .collect();
+        assert_eq!(
+            json!(edit_infotext(case["infotext"].as_str().unwrap(), &list).unwrap()),
+            case["expected"]
+        );
     }
     let first = &read("fork-infotext.json")[0];
-    assert_eq!(first["expected"], json!(INFOTEXT.replace("Seed: 1234", "Seed: 42")));
+    assert_eq!(
+        first["expected"],
+        json!(INFOTEXT.replace("Seed: 1234", "Seed: 42"))
+    );
     for case in read("fork-comfyui.json").as_array().unwrap() {
-        let list: Vec<(String, Value)> = case["changes"].as_object().unwrap().clone().into_iter().collect();
+        let list: Vec<(String, Value)> = case["changes"]
+            .as_object()
+            .unwrap()
+            .clone()
+            .into_iter()
+            .collect();
         let edited = edit_graph(&case["graph"], &list).unwrap();
         let (patch, _) = stemma_model::merge_patch_diff(&case["graph"], &edited);
         assert_eq!(patch, case["patch"]);
     }
-    assert_eq!(read("fork-comfyui.json")[0]["patch"], json!({"3": {"inputs": {"seed": 42}}}));
+    assert_eq!(
+        read("fork-comfyui.json")[0]["patch"],
+        json!({"3": {"inputs": {"seed": 42}}})
+    );
     let f = read("fingerprints.json");
     let record: stemma_model::Record = serde_json::from_value(f[0]["record"].clone()).unwrap();
-    assert_eq!(json!(link::params_fingerprint(&record)), f[0]["params_fingerprint"]);
+    assert_eq!(
+        json!(link::params_fingerprint(&record)),
+        f[0]["params_fingerprint"]
+    );
     // A re-run of the same settings under a new timestring has the same settings fingerprint.
     assert_eq!(f[1]["settings_fingerprint"], f[2]["settings_fingerprint"]);
-    assert_eq!(json!(link::settings_fingerprint(&f[1]["settings"])), f[1]["settings_fingerprint"]);
+    assert_eq!(
+        json!(link::settings_fingerprint(&f[1]["settings"])),
+        f[1]["settings_fingerprint"]
+    );
 }

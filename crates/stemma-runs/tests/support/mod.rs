@@ -19,9 +19,11 @@ pub fn png(shade: u32, texts: &[(&str, &str)]) -> Vec<u8> {
             enc.add_text_chunk(k.to_string(), v.to_string()).unwrap();
         }
         let mut w = enc.write_header().unwrap();
-        let data: Vec<u8> = (0..8 * 8 * 3u32)
-            .map(|i| ((i * 7 + shade * 13 + shade / 256) % 256) as u8)
+        let mut data: Vec<u8> = (0..8 * 8 * 3u32)
+            .map(|i| ((i * 7 + shade * 13) % 256) as u8)
             .collect();
+        // The shade's bytes first: every shade has its own pixels.
+        data[..4].copy_from_slice(&shade.to_le_bytes());
         w.write_image_data(&data).unwrap();
         w.finish().unwrap();
     }
@@ -32,7 +34,9 @@ pub fn png(shade: u32, texts: &[(&str, &str)]) -> Vec<u8> {
 pub fn stamped(shade: u32, record: &Value) -> Vec<u8> {
     let bytes = png(shade, &[]);
     let edit = Edit::set_record(record.to_string());
-    ops::edit_bytes(&bytes, &edit, &Limits::DEFAULT).unwrap().bytes
+    ops::edit_bytes(&bytes, &edit, &Limits::DEFAULT)
+        .unwrap()
+        .bytes
 }
 
 /// The first half of a file: a frame whose render was cut off.
@@ -65,7 +69,12 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 pub fn assert_kept(before: &BTreeMap<PathBuf, Vec<u8>>, dir: &Path) {
     let after = snapshot(dir);
     for (path, bytes) in before {
-        assert_eq!(after.get(path), Some(bytes), "{} changed or vanished", path.display());
+        assert_eq!(
+            after.get(path),
+            Some(bytes),
+            "{} changed or vanished",
+            path.display()
+        );
     }
 }
 
@@ -103,7 +112,10 @@ pub fn foreign_record(frame: u64) -> Value {
 pub fn deforum_folder(dir: &Path, planned: u64, good: u64) {
     std::fs::create_dir_all(dir).unwrap();
     let settings = serde_json::to_string_pretty(&deforum_settings(planned)).unwrap();
-    write(&dir.join(format!("{DEFORUM_TS}_settings.txt")), settings.as_bytes());
+    write(
+        &dir.join(format!("{DEFORUM_TS}_settings.txt")),
+        settings.as_bytes(),
+    );
     for i in 0..good {
         write(&dir.join(deforum_frame(i)), &png(i as u32, &[]));
     }

@@ -21,12 +21,23 @@ pub struct ValueSite {
 /// Text inputs of text encoders, most common first.
 const TEXT_INPUTS: &[&str] = &["text", "prompt", "text_g", "clip_l", "t5xxl", "text_l"];
 /// Inputs a conditioning passes through (combiners, ControlNet appliers, area setters).
-const CONDITIONING_INPUTS: &[&str] = &["conditioning", "conditioning_to", "conditioning_1", "positive"];
+const CONDITIONING_INPUTS: &[&str] = &[
+    "conditioning",
+    "conditioning_to",
+    "conditioning_1",
+    "positive",
+];
 
 impl<'a> Graph<'a> {
     /// The node and input where the value of `name` on `node` is written as a literal: the input itself, or
     /// the literal of the primitive or selector node it is linked to.
-    fn literal_site(&self, node: &Node, name: &str, ctx: &mut Ctx, depth: usize) -> Option<(String, String)> {
+    fn literal_site(
+        &self,
+        node: &Node,
+        name: &str,
+        ctx: &mut Ctx,
+        depth: usize,
+    ) -> Option<(String, String)> {
         if depth > MAX_DEPTH || !ctx.visit() {
             return None;
         }
@@ -53,7 +64,12 @@ impl<'a> Graph<'a> {
     }
 
     /// The node at the end of an input path's hops and the last input name, for each alternative that exists.
-    fn path_end_node<'g>(&'g self, node: &'g Node<'g>, path: &'g str, ctx: &mut Ctx) -> Option<(&'g Node<'g>, &'g str)> {
+    fn path_end_node<'g>(
+        &'g self,
+        node: &'g Node<'g>,
+        path: &'g str,
+        ctx: &mut Ctx,
+    ) -> Option<(&'g Node<'g>, &'g str)> {
         for segments in table::path_alternatives(path) {
             let Some((last, hops)) = segments.split_last() else {
                 continue;
@@ -92,7 +108,10 @@ impl<'a> Graph<'a> {
                 continue;
             }
             let Some(cur) = self.node(&id) else { continue };
-            let Some((src, _)) = self.link(cur, &input).and_then(|(n, s)| self.deref(n, s, ctx)) else {
+            let Some((src, _)) = self
+                .link(cur, &input)
+                .and_then(|(n, s)| self.deref(n, s, ctx))
+            else {
                 continue;
             };
             if is_text_encoder_like(&src.class) {
@@ -117,14 +136,18 @@ impl<'a> Graph<'a> {
     /// The checkpoint (or UNet) name feeding a sampler's model, through LoRA loaders and model patches.
     fn model_site(&self, node: &Node, path: &str, ctx: &mut Ctx) -> Option<(String, String)> {
         let (end, last) = self.path_end_node(node, path, ctx)?;
-        let (mut cur, _) = self.link(end, last).and_then(|(n, s)| self.deref(n, s, ctx))?;
+        let (mut cur, _) = self
+            .link(end, last)
+            .and_then(|(n, s)| self.deref(n, s, ctx))?;
         for _ in 0..MAX_DEPTH {
             for name in ["ckpt_name", "unet_name"] {
                 if cur.inputs.contains_key(name) {
                     return self.literal_site(cur, name, ctx, 0);
                 }
             }
-            let (next, _) = self.link(cur, "model").and_then(|(n, s)| self.deref(n, s, ctx))?;
+            let (next, _) = self
+                .link(cur, "model")
+                .and_then(|(n, s)| self.deref(n, s, ctx))?;
             cur = next;
         }
         None
@@ -157,25 +180,50 @@ impl<'a> Graph<'a> {
                 ];
                 for (param, path) in numeric {
                     if let Some((node, input)) = self.param_site(node, path, &mut ctx) {
-                        sites.push(ValueSite { param, pass, node, input });
+                        sites.push(ValueSite {
+                            param,
+                            pass,
+                            node,
+                            input,
+                        });
                     }
                 }
                 if let Some((node, input)) = self.model_site(node, spec.model, &mut ctx) {
-                    sites.push(ValueSite { param: "model", pass, node, input });
+                    sites.push(ValueSite {
+                        param: "model",
+                        pass,
+                        node,
+                        input,
+                    });
                 }
                 for (param, path) in [("prompt", spec.positive), ("negative", spec.negative)] {
                     let mut found = Vec::new();
                     self.text_sites(node, path, &mut ctx, &mut found);
                     for (node, input) in found {
-                        sites.push(ValueSite { param, pass, node, input });
+                        sites.push(ValueSite {
+                            param,
+                            pass,
+                            node,
+                            input,
+                        });
                     }
                 }
                 if pass == 0 {
                     if let Some((end, last)) = self.path_end_node(node, spec.latent, &mut ctx) {
-                        if let Some((latent, _)) = self.link(end, last).and_then(|(n, s)| self.deref(n, s, &mut ctx)) {
+                        if let Some((latent, _)) = self
+                            .link(end, last)
+                            .and_then(|(n, s)| self.deref(n, s, &mut ctx))
+                        {
                             for param in ["width", "height"] {
-                                if let Some((node, input)) = self.literal_site(latent, param, &mut ctx, 0) {
-                                    sites.push(ValueSite { param, pass, node, input });
+                                if let Some((node, input)) =
+                                    self.literal_site(latent, param, &mut ctx, 0)
+                                {
+                                    sites.push(ValueSite {
+                                        param,
+                                        pass,
+                                        node,
+                                        input,
+                                    });
                                 }
                             }
                         }
