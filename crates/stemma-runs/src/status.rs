@@ -121,40 +121,50 @@ fn is_image(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Who a record says made the file: `Ok(true)` ours, `Ok(false)` no claim, `Err(reason)` another run's.
-fn ownership(record: &Record, run: &OpenRun) -> std::result::Result<bool, String> {
+/// Who a record says made the file: `Ok(Some(note))` ours (with a note when only the run's name agrees),
+/// `Ok(None)` no claim, `Err(reason)` another run's.
+fn ownership(
+    record: &Record,
+    run: &OpenRun,
+) -> std::result::Result<Option<Option<String>>, String> {
     let ours_hash = &run.manifest.settings.hash;
+    let key_of = |s: &str| s.split('@').next().unwrap_or(s).to_string();
+    let claimed = record
+        .run
+        .as_ref()
+        .map(|r| r.id.clone())
+        .or_else(|| record.sequence.as_ref().map(|s| s.id.clone()));
+    let same_run = claimed
+        .as_deref()
+        .is_some_and(|id| id == run.manifest.id || Some(key_of(id)) == run.key);
     let hash = record
         .run
         .as_ref()
         .and_then(|r| r.settings.clone())
         .or_else(|| record.settings.as_ref().and_then(|s| s.reference.clone()));
     if let Some(h) = hash {
-        return if &h == ours_hash {
-            Ok(true)
-        } else {
-            Err(format!(
-                "its record names the settings {h}, not this run's {ours_hash}"
-            ))
-        };
+        if &h == ours_hash {
+            return Ok(Some(None));
+        }
+        // A resumed run rewrites its settings file (Deforum stores the resume flags in it): frames made before
+        // carry the earlier hash under the same run name.
+        if same_run {
+            return Ok(Some(Some(format!(
+                "its record names the settings {h}: this run's settings changed since (a resume?)"
+            ))));
+        }
+        return Err(format!(
+            "its record names the settings {h} of another run, not this run's {ours_hash}"
+        ));
     }
-    let claimed = record
-        .run
-        .as_ref()
-        .map(|r| r.id.clone())
-        .or_else(|| record.sequence.as_ref().map(|s| s.id.clone()));
-    if let Some(id) = claimed {
-        let key_of = |s: &str| s.split('@').next().unwrap_or(s).to_string();
-        return if id == run.manifest.id || Some(key_of(&id)) == run.key {
-            Ok(true)
-        } else {
-            Err(format!(
-                "its record names the run {id}, not {}",
-                run.manifest.id
-            ))
-        };
+    match claimed {
+        Some(_) if same_run => Ok(Some(None)),
+        Some(id) => Err(format!(
+            "its record names the run {id}, not {}",
+            run.manifest.id
+        )),
+        None => Ok(None),
     }
-    Ok(false)
 }
 
 fn record_index(record: &Record) -> Option<u64> {
@@ -209,24 +219,31 @@ fn judge(path: &Path, run: &OpenRun, limits: &Limits, with_ids: bool) -> FileSta
     let record = stemma_import::resolve(path, &options)
         .ok()
         .and_then(|r| r.record);
-    let mut claimed = false;
     if let Some(record) = &record {
-        match ownership(record, run) {
+        let claimed = match ownership(record, run) {
             Err(reason) => {
                 out.status = ItemStatus::Foreign;
                 out.reason = Some(reason);
                 out.index = record_index(record).or(out.index);
                 return out;
             }
-            Ok(ours) => claimed = ours,
-        }
+            Ok(Some(note)) => {
+                out.reason = note;
+                true
+            }
+            Ok(None) => false,
+        };
         if claimed {
             if let Some(i) = record_index(record) {
                 if out.index.is_some_and(|n| n != i) {
-                    out.reason = Some(format!(
+                    let renamed = format!(
                         "named as item {} but its record says item {i}",
                         out.index.unwrap_or_default()
-                    ));
+                    );
+                    out.reason = Some(match out.reason.take() {
+                        Some(note) => format!("{renamed}; {note}"),
+                        None => renamed,
+                    });
                 }
                 out.index = Some(i);
             }
@@ -259,7 +276,6 @@ fn judge(path: &Path, run: &OpenRun, limits: &Limits, with_ids: bool) -> FileSta
             ));
         }
     }
-    let _ = claimed;
     out
 }
 

@@ -273,3 +273,32 @@ fn bad_inputs_are_named_and_nothing_is_written() {
         Err(Error::NothingToResume(_))
     ));
 }
+
+#[test]
+fn frames_stamped_before_a_resume_stay_the_runs_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    deforum_folder(&dir, 6, 4);
+    // Stamped by stemma before Deforum rewrote the settings file on a resume: same run name, older hash.
+    let record = json!({
+        "stemma": "1.0",
+        "run": {"id": format!("deforum:{DEFORUM_TS}@0123456789ab"), "settings": format!("sha256:{}", "b".repeat(64)), "index": 4},
+        "sequence": {"id": format!("deforum:{DEFORUM_TS}@0123456789ab"), "frame": 4}
+    });
+    // Named as frame 9, but its record says frame 4: the content wins.
+    write(&dir.join(deforum_frame(9)), &stamped(4, &record));
+    let run = open_run(&dir).unwrap();
+    let st = status(&run, &Limits::DEFAULT, false).unwrap();
+    let item = st.item(4).unwrap();
+    assert_eq!(item.status, ItemStatus::Produced);
+    assert!(
+        item.reason.as_deref().unwrap().contains("changed since"),
+        "{:?}",
+        item.reason
+    );
+    assert_eq!(
+        item.file.as_deref(),
+        Some(dir.join(deforum_frame(9)).as_path())
+    );
+    assert_eq!(st.first_to_redo, Some(5));
+}
