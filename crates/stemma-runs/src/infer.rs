@@ -280,8 +280,11 @@ pub fn infer_folder(folder: &Path) -> Result<OpenRun> {
         .filter(|s| s.settings_file.is_some())
         .max_by_key(|s| s.frames.len());
     let Some(sequence) = best else {
+        if let Some(batch) = infer_a1111_batch(folder)? {
+            return Ok(batch);
+        }
         let why = if scan.sequences.is_empty() {
-            "no frames of Deforum, Disco Diffusion or pytti here".to_string()
+            "no frames of Deforum, Disco Diffusion or pytti, and no A1111 batch here".to_string()
         } else {
             format!(
                 "sequence {} has no settings file; make a manifest with `stemma run init SETTINGS`",
@@ -327,4 +330,104 @@ pub fn is_manifest_path(path: &Path) -> bool {
             .file_name()
             .and_then(|n| n.to_str())
             .is_some_and(|n| n.ends_with(MANIFEST_SUFFIX))
+}
+
+/// The A1111 batch of a folder: the largest group (two images at least) of A1111 images whose records differ only
+/// in the seed. Item i is the image with seed `base + i` (A1111 gives each image of a batch the next seed).
+fn infer_a1111_batch(folder: &Path) -> Result<Option<OpenRun>> {
+    use std::collections::BTreeMap;
+    let options = stemma_import::ResolveOptions::default();
+    let mut groups: BTreeMap<String, Vec<(i128, PathBuf, String)>> = BTreeMap::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(folder)
+        .map_err(io(folder))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| crate::status::is_image(p))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let Ok(resolved) = stemma_import::resolve(&path, &options) else {
+            continue;
+        };
+        let Some(record) = resolved.record else {
+            continue;
+        };
+        let is_a1111 = record
+            .settings
+            .as_ref()
+            .is_some_and(|s| s.format.as_deref() == Some("a1111-infotext"));
+        let seed = record
+            .params
+            .as_ref()
+            .and_then(|p| p.seed.as_deref())
+            .and_then(|s| s.parse::<i128>().ok());
+        let text = record
+            .raw
+            .iter()
+            .filter(|r| r.text.is_some())
+            .find(|r| r.used || r.key.as_deref() == Some("parameters"))
+            .and_then(|r| r.text.clone());
+        let (Some(seed), Some(text), true) = (seed, text, is_a1111) else {
+            continue;
+        };
+        if let Some(fp) = crate::link::batch_fingerprint(&record) {
+            groups.entry(fp).or_default().push((seed, path, text));
+        }
+    }
+    let Some((fp, mut members)) = groups.into_iter().max_by_key(|(_, m)| m.len()) else {
+        return Ok(None);
+    };
+    if members.len() < 2 {
+        return Ok(None);
+    }
+    members.sort();
+    let base = members[0].0;
+    let last = members[members.len() - 1].0;
+    let count = u64::try_from(last - base + 1).unwrap_or(u64::MAX);
+    let settings = Value::String(members[0].2.clone());
+    let hash = stemma_model::settings_hash(&settings)?.to_string();
+    let fp_hex = fp.strip_prefix("sha256:").unwrap_or(&fp);
+    let key = format!("a1111:{}", fp_hex.get(..12).unwrap_or(fp_hex));
+    let manifest = Manifest {
+        stemma_run: MANIFEST_VERSION.into(),
+        id: run_id(&key, &hash),
+        generator: "a1111".into(),
+        key: Some(key.clone()),
+        settings: SettingsRef {
+            format: "a1111-infotext".into(),
+            hash,
+            location: members[0]
+                .1
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string),
+            unknown: Map::new(),
+        },
+        folder: None,
+        plan: Plan {
+            kind: "batch".into(),
+            count,
+            first: 0,
+            seeds: Some(
+                json!({"rule": "increment", "base": base.to_string(), "every": 1, "cadence": 1}),
+            ),
+            schedule: Vec::new(),
+            items: Vec::new(),
+            unknown: [("fingerprint".to_string(), json!(fp))]
+                .into_iter()
+                .collect(),
+        },
+        produced: Vec::new(),
+        fork: None,
+        created: None,
+        unknown: Map::new(),
+    };
+    Ok(Some(OpenRun {
+        manifest,
+        manifest_path: None,
+        folder: folder.to_path_buf(),
+        settings,
+        run_settings: None,
+        settings_file: None,
+        key: Some(key),
+    }))
 }

@@ -135,3 +135,21 @@ pub fn match_fork<'m>(
     }
     None
 }
+
+/// The fingerprint of an A1111 batch: the parameter fingerprint without the seed (images of one batch differ
+/// only in their seeds).
+pub fn batch_fingerprint(record: &Record) -> Option<String> {
+    let prompt = record.prompt.as_ref()?;
+    let params = record.params.as_ref()?;
+    let cfg = params.cfg_scale.map(|c| format!("{:.4}", c));
+    hash(&json!({
+        "prompt": prompt.positive.as_ref()?,
+        "negative": prompt.negative.clone().unwrap_or_default(),
+        "steps": params.steps,
+        "cfg_scale": cfg,
+        "sampler": params.sampler,
+        "width": params.width,
+        "height": params.height,
+        "model": params.model.as_ref().and_then(|m| m.name.clone()),
+    }))
+}

@@ -252,6 +252,19 @@ fn plan_document(
             let mut m = Map::new();
             m.insert("index".into(), json!(i.index));
             m.insert("status".into(), json!(i.status.name()));
+            let seeds = run.manifest.plan.seeds.as_ref();
+            if let Some(base) = seeds
+                .filter(|s| {
+                    s.get("rule").and_then(Value::as_str) == Some("increment")
+                        && run.run_settings.is_none()
+                })
+                .and_then(|s| s.get("base")?.as_str()?.parse::<i128>().ok())
+            {
+                m.insert(
+                    "seed".into(),
+                    json!((base + i128::from(i.index)).to_string()),
+                );
+            }
             if let Some(s) = &run.run_settings {
                 if let Some(seed) = s.seed_at(i.index) {
                     m.insert("seed".into(), json!(seed));

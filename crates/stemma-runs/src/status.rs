@@ -115,7 +115,7 @@ impl RunStatus {
 
 const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "exr"];
 
-fn is_image(path: &Path) -> bool {
+pub(crate) fn is_image(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
@@ -201,16 +201,11 @@ fn judge(path: &Path, run: &OpenRun, limits: &Limits, with_ids: bool) -> FileSta
     let damage = stemma_container::ops::handler_of(source).and_then(|h| h.damage(&bytes, limits));
     match damage {
         Ok(problems) if problems.is_empty() => {}
-        Ok(problems) => {
-            out.status = ItemStatus::Damaged;
-            out.reason = Some(problems.join("; "));
-            return out;
-        }
-        Err(e) => {
-            out.status = ItemStatus::Damaged;
-            out.reason = Some(e.to_string());
-            return out;
-        }
+        Ok(problems) => return damaged(out, problems.join("; "), path, run, limits),
+        Err(e) => return damaged(out, e.to_string(), path, run, limits),
+    }
+    if let Some(batch) = batch_of(run) {
+        return judge_batch_item(path, out, &batch, run, limits, with_ids, &bytes);
     }
     let options = ResolveOptions {
         limits: *limits,
@@ -275,6 +270,103 @@ fn judge(path: &Path, run: &OpenRun, limits: &Limits, with_ids: bool) -> FileSta
                 out.index.unwrap_or_default()
             ));
         }
+    }
+    out
+}
+
+/// An A1111 batch: its fingerprint and base seed (items are known by their seed).
+struct Batch {
+    fingerprint: String,
+    base: i128,
+}
+
+fn batch_of(run: &OpenRun) -> Option<Batch> {
+    let plan = &run.manifest.plan;
+    let fingerprint = plan.unknown.get("fingerprint")?.as_str()?.to_string();
+    let base = plan.seeds.as_ref()?.get("base")?.as_str()?.parse().ok()?;
+    Some(Batch { fingerprint, base })
+}
+
+/// A damaged file. A PNG cut short still shows its text chunks: an A1111 image says its seed, so its item.
+fn damaged(
+    mut out: FileStatus,
+    reason: String,
+    path: &Path,
+    run: &OpenRun,
+    limits: &Limits,
+) -> FileStatus {
+    out.status = ItemStatus::Damaged;
+    out.reason = Some(reason);
+    if let Some(batch) = batch_of(run) {
+        out.index = batch_record(path, limits)
+            // Cut before its text, only its name (`00002-102.png`) says the seed.
+            .filter(|r| {
+                r.prompt.is_none()
+                    || crate::link::batch_fingerprint(r).as_deref()
+                        == Some(batch.fingerprint.as_str())
+            })
+            .and_then(|r| batch_index(&r, &batch));
+    }
+    out
+}
+
+fn batch_record(path: &Path, limits: &Limits) -> Option<Record> {
+    let options = ResolveOptions {
+        limits: *limits,
+        depth: Depth::Import,
+    };
+    stemma_import::resolve(path, &options)
+        .ok()
+        .and_then(|r| r.record)
+}
+
+fn batch_index(record: &Record, batch: &Batch) -> Option<u64> {
+    let seed: i128 = record.params.as_ref()?.seed.as_deref()?.parse().ok()?;
+    u64::try_from(seed - batch.base).ok()
+}
+
+/// An image of an A1111 batch by its own metadata: ours when its settings are the batch's but for the seed, and
+/// item `seed − base`.
+fn judge_batch_item(
+    path: &Path,
+    mut out: FileStatus,
+    batch: &Batch,
+    run: &OpenRun,
+    limits: &Limits,
+    with_ids: bool,
+    bytes: &[u8],
+) -> FileStatus {
+    let Some(record) = batch_record(path, limits) else {
+        out.status = ItemStatus::Foreign;
+        out.reason = Some("no generation parameters: not an image of this batch".into());
+        return out;
+    };
+    if crate::link::batch_fingerprint(&record).as_deref() != Some(batch.fingerprint.as_str()) {
+        out.status = ItemStatus::Foreign;
+        out.reason = Some("its prompt or settings differ from the batch's (another run)".into());
+        return out;
+    }
+    out.index = batch_index(&record, batch);
+    if out.index.is_none() {
+        out.status = ItemStatus::Foreign;
+        out.reason = Some("its seed lies before the batch's first seed".into());
+        return out;
+    }
+    let recorded = out.index.and_then(|i| run.manifest.produced_id(i));
+    if recorded.is_some() || with_ids {
+        out.id = stemma_container::ops::lineage_id(bytes, limits)
+            .ok()
+            .map(|id| id.to_string());
+    }
+    if let (Some(want), Some(got)) = (recorded, out.id.as_deref()) {
+        out.status = if want == got {
+            ItemStatus::Verified
+        } else {
+            out.reason = Some(format!(
+                "its content is {got}, the manifest recorded {want}"
+            ));
+            ItemStatus::Mismatched
+        };
     }
     out
 }

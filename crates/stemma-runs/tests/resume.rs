@@ -302,3 +302,48 @@ fn frames_stamped_before_a_resume_stay_the_runs_own() {
     );
     assert_eq!(st.first_to_redo, Some(5));
 }
+
+#[test]
+fn an_a1111_batch_is_inferred_from_its_images_and_judged_by_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let text = |prompt: &str, seed: u64| {
+        format!("{prompt}\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: {seed}, Size: 8x8, Model: sd15")
+    };
+    for (n, seed) in [(0, 100), (1, 101), (4, 104)] {
+        write(
+            &dir.join(format!("0000{n}-{seed}.png")),
+            &png(seed as u32, &[("parameters", &text("a red barn", seed))]),
+        );
+    }
+    write(
+        &dir.join("00002-102.png"),
+        &truncated(&png(102, &[("parameters", &text("a red barn", 102))])),
+    );
+    write(
+        &dir.join("00003-103.png"),
+        &png(103, &[("parameters", &text("a blue lake", 103))]),
+    );
+    let run = open_run(dir).unwrap();
+    assert_eq!(run.manifest.generator, "a1111");
+    assert_eq!(run.manifest.plan.count, 5);
+    let st = status(&run, &Limits::DEFAULT, false).unwrap();
+    assert_eq!(st.item(0).unwrap().status, ItemStatus::Produced);
+    assert_eq!(st.item(2).unwrap().status, ItemStatus::Damaged);
+    assert_eq!(st.item(3).unwrap().status, ItemStatus::Missing);
+    assert_eq!(st.item(4).unwrap().status, ItemStatus::Produced);
+    let foreign = st
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("00003-103.png"))
+        .unwrap();
+    assert_eq!(foreign.status, ItemStatus::Foreign);
+    assert_eq!(st.first_to_redo, Some(2));
+    let done = resume(&run, &st, None, false).unwrap();
+    let plan = read_json(&done.written[0].path);
+    assert_eq!(
+        plan["remaining"][0],
+        json!({"index": 2, "status": "damaged", "seed": "102"})
+    );
+    assert_eq!(plan["init_image"]["file"], json!("00001-101.png"));
+}
