@@ -130,6 +130,30 @@ fn fork_one(
             .unwrap_or(Path::new("."))
             .to_path_buf(),
     };
+    let stem = source
+        .path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("image")
+        .to_string();
+    let targets: Vec<PathBuf> = match &args.output {
+        Some(dir) => forked
+            .outputs
+            .iter()
+            .map(|out| match many {
+                true => dir.join(format!("{stem}.{}", out.file_name)),
+                false => dir.join(&out.file_name),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    // Refused before anything is written or recorded: stemma never overwrites a file.
+    if let Some(path) = targets.iter().find(|p| p.exists()) {
+        bail!(
+            "{}: already exists; stemma never overwrites it",
+            path.display()
+        );
+    }
     if let Some(dir) = &args.output {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
@@ -137,28 +161,10 @@ fn fork_one(
     store.put(&forked.base.0, &forked.base.1)?;
     store.put(&forked.manifest.settings.format, &forked.document)?;
     let registered = store.register(&forked.manifest)?;
-    let stem = source
-        .path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("image")
-        .to_string();
     match &args.output {
         Some(dir) => {
             let mut written = Vec::new();
-            for out in &forked.outputs {
-                let name = if many {
-                    format!("{stem}.{}", out.file_name)
-                } else {
-                    out.file_name.clone()
-                };
-                let path = dir.join(name);
-                if path.exists() {
-                    bail!(
-                        "{}: already exists; stemma never overwrites it",
-                        path.display()
-                    );
-                }
+            for (out, path) in forked.outputs.iter().zip(targets) {
                 stemma_container::atomic::write_atomic(&path, out.text.as_bytes())
                     .with_context(|| path.display().to_string())?;
                 written.push(path);

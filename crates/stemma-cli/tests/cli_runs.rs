@@ -322,3 +322,76 @@ fn run_status_and_resume_on_a_broken_deforum_folder() {
     );
     assert_eq!(std::fs::read_dir(bad.parent().unwrap()).unwrap().count(), 1);
 }
+
+#[test]
+fn a_batch_fork_is_one_command_and_a_file_without_a_recipe_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = tmp.path();
+    write(&lib.join("a.png"), &png(1, &[("parameters", INFOTEXT)]));
+    write(
+        &lib.join("b.png"),
+        &png(
+            2,
+            &[("parameters", &INFOTEXT.replace("lighthouse", "windmill"))],
+        ),
+    );
+    write(&lib.join("plain.png"), &png(3, &[]));
+    let out = stemma()
+        .current_dir(lib)
+        .args([
+            "fork",
+            "a.png",
+            "b.png",
+            "plain.png",
+            "--set",
+            "steps=30",
+            "--format",
+            "infotext",
+            "-o",
+            "forks",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("plain.png") && err.contains("nothing to fork"),
+        "{err}"
+    );
+    let a = std::fs::read_to_string(lib.join("forks/a.fork.infotext.txt")).unwrap();
+    let b = std::fs::read_to_string(lib.join("forks/b.fork.infotext.txt")).unwrap();
+    assert_eq!(a, INFOTEXT.replace("Steps: 20", "Steps: 30"));
+    assert_eq!(
+        b,
+        INFOTEXT
+            .replace("lighthouse", "windmill")
+            .replace("Steps: 20", "Steps: 30")
+    );
+    // Two manifests, one per source; a repeated fork never writes over the first one's files.
+    let manifests = std::fs::read_dir(lib.join("forks"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .to_str()
+                .unwrap()
+                .ends_with(".stemma-run.json")
+        })
+        .count();
+    assert_eq!(manifests, 2);
+    std::fs::write(lib.join("forks/a.fork.infotext.txt"), "edited by hand").unwrap();
+    let again = stemma()
+        .current_dir(lib)
+        .args([
+            "fork", "a.png", "b.png", "--set", "steps=30", "--format", "infotext", "-o", "forks",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert_eq!(
+        std::fs::read_to_string(lib.join("forks/a.fork.infotext.txt")).unwrap(),
+        "edited by hand"
+    );
+}
