@@ -274,3 +274,22 @@ fn animation_fork_from_frame_120_starts_there_with_that_frame_as_init() {
         "{err}"
     );
 }
+
+#[test]
+fn a_hires_graph_changes_every_pass_that_shares_the_value_and_only_those() {
+    let mut graph = comfy_graph();
+    // Second pass: upscale the latent and sample again with the same seed and its own steps.
+    graph["10"] = json!({"class_type": "LatentUpscaleBy", "inputs": {"samples": ["3", 0], "upscale_method": "nearest-exact", "scale_by": 1.5}});
+    graph["11"] = json!({"class_type": "KSampler", "inputs": {"seed": 1234, "steps": 10, "cfg": 7.0, "sampler_name": "dpmpp_2m",
+        "scheduler": "karras", "denoise": 0.5, "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["10", 0]}});
+    graph["8"]["inputs"]["samples"] = json!(["11", 0]);
+    let out = stemma_runs::edit_graph(&graph, &[("seed".into(), json!(42))]).unwrap();
+    let (patch, _) = stemma_model::merge_patch_diff(&graph, &out);
+    assert_eq!(
+        patch,
+        json!({"3": {"inputs": {"seed": 42}}, "11": {"inputs": {"seed": 42}}})
+    );
+    let out = stemma_runs::edit_graph(&graph, &[("steps".into(), json!(30))]).unwrap();
+    let (patch, _) = stemma_model::merge_patch_diff(&graph, &out);
+    assert_eq!(patch, json!({"3": {"inputs": {"steps": 30}}}));
+}
