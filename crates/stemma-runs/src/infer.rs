@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 use stemma_import::settings::{import_settings_text, RunSettings};
-use stemma_import::Tool;
 
 use crate::error::{io, Error, Result};
 use crate::manifest::{Manifest, Plan, SettingsRef, MANIFEST_SUFFIX, MANIFEST_VERSION};
@@ -125,7 +124,8 @@ pub fn manifest_from_settings(
                     Value::Object(m)
                 })
                 .collect(),
-            u64::from(s.tool == Tool::Pytti),
+            // Every tool's frames are numbered from 0 by the name recogniser (pytti's `_1.png` is frame 0).
+            0,
         ),
         None => (
             if format == "comfyui-api" {

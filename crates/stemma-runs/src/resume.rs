@@ -179,7 +179,11 @@ pub fn resume(
             if let Some(r) = restore_run {
                 settings.insert("restore_run".into(), json!(r));
             }
-            settings.insert("restore_frame".into(), json!(status.last_good.unwrap_or(0)));
+            // pytti restores image `{base}_{n}.png`, numbered from 1: frame i is image i + 1.
+            settings.insert(
+                "restore_frame".into(),
+                json!(status.last_good.map(|i| i + 1).unwrap_or(0)),
+            );
             let mut yaml = String::from("# pytti overrides to resume this run (stemma)\n");
             for (k, v) in &settings {
                 yaml.push_str(&format!("{k}: {v}\n"));

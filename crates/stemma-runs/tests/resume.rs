@@ -347,3 +347,45 @@ fn an_a1111_batch_is_inferred_from_its_images_and_judged_by_seed() {
     );
     assert_eq!(plan["init_image"]["file"], json!("00001-101.png"));
 }
+
+#[test]
+fn pytti_run_resumes_from_its_last_good_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let settings = json!({"scenes": "a bird | a tree", "seed": 7, "steps_per_frame": 50, "save_every": 50,
+        "animation_mode": "2D", "steps_per_scene": 500, "file_namespace": "bird", "width": 64, "height": 64});
+    write(
+        &dir.join("bird(2)_settings.txt"),
+        format!("{settings}\n\nb'0.00: a bird'\nb'5.00: a tree'\n").as_bytes(),
+    );
+    for n in 1..8u32 {
+        write(&dir.join(format!("bird(2)_{n}.png")), &png(n, &[]));
+    }
+    write(&dir.join("bird(2)_8.png"), &truncated(&png(8, &[])));
+    let run = open_run(dir).unwrap();
+    assert_eq!(run.manifest.generator, "pytti");
+    let st = status(&run, &Limits::DEFAULT, false).unwrap();
+    // `bird(2)_1.png` is frame 0; the truncated `_8` is frame 7.
+    assert_eq!(
+        st.item(0).unwrap().file.as_deref(),
+        Some(dir.join("bird(2)_1.png").as_path())
+    );
+    assert_eq!(st.first_to_redo, Some(7));
+    let done = resume(&run, &st, None, false).unwrap();
+    assert_eq!(done.settings["restore_run"], json!(2));
+    // pytti restores image `bird(2)_7.png`, its number 7.
+    assert_eq!(done.settings["restore_frame"], json!(7));
+    let yaml = std::fs::read_to_string(
+        &done
+            .written
+            .iter()
+            .find(|w| w.kind == "pytti")
+            .unwrap()
+            .path,
+    )
+    .unwrap();
+    assert!(
+        yaml.contains("restore: true\nreencode: true\nrestore_run: 2\nrestore_frame: 7\n"),
+        "{yaml}"
+    );
+}
