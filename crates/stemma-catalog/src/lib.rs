@@ -9,6 +9,7 @@ mod error;
 pub mod export;
 pub mod extract;
 pub mod find;
+pub mod fork_link;
 pub mod gallery;
 pub mod lineage;
 pub mod link;

@@ -248,7 +248,8 @@ pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSu
         }
         tx.commit()?;
     }
-    summary.linked = crate::link::link_parents(cat, &opts.resolve.limits)?;
+    let forks = crate::fork_link::link_forks(cat, &opts.resolve.limits)?;
+    summary.linked = crate::link::link_parents(cat, &opts.resolve.limits)? + forks;
     summary.errors.sort();
     Ok(summary)
 }

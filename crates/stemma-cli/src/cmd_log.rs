@@ -45,6 +45,37 @@ fn run(args: Args, up: bool) -> Result<u8> {
         for line in render_tree(&cat, &root, &links, arrow) {
             println!("{line}");
         }
+        if up {
+            print_fork_diffs(&root, &links);
+        }
     }
     Ok(exit::OK)
+}
+
+/// For each fork edge of the image: what changed from the source (settings rows and the prompt token diff).
+fn print_fork_diffs(root: &stemma_catalog::find::Hit, links: &[stemma_catalog::lineage::Link]) {
+    for link in links.iter().filter(|l| l.relation == "fork") {
+        let Some(source) = &link.image else { continue };
+        let diff = stemma_catalog::lineage::compare(source, root);
+        let name = source
+            .paths
+            .first()
+            .cloned()
+            .unwrap_or_else(|| source.content_id.clone());
+        println!("fork of {name}: {} changed", diff.rows.len());
+        for (pointer, a, b) in &diff.rows {
+            let show = |v: &Option<serde_json::Value>| {
+                v.as_ref()
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "(absent)".into())
+            };
+            println!("  {pointer}: {} \u{2192} {}", show(a), show(b));
+        }
+        if let Some(p) = &diff.prompt {
+            println!("  prompt: {p}");
+        }
+        if let Some(n) = &diff.negative {
+            println!("  negative: {n}");
+        }
+    }
 }

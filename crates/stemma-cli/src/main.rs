@@ -5,11 +5,14 @@ mod cmd_convert;
 mod cmd_diff;
 mod cmd_export;
 mod cmd_find;
+mod cmd_fork;
 mod cmd_id;
 mod cmd_import;
 mod cmd_init;
 mod cmd_log;
 mod cmd_prompts;
+mod cmd_resume;
+mod cmd_run;
 mod cmd_scan;
 mod cmd_seq;
 mod cmd_serve;
@@ -100,6 +103,13 @@ enum Command {
     Export(cmd_export::Args),
     /// Show the library in the browser: grid, search, stacks, recipes, lineage, sequences.
     Serve(cmd_serve::Args),
+    /// Run manifests: `run init SETTINGS`, `run status RUN`, `run diff A [B]`.
+    Run(cmd_run::Args),
+    /// Write what a generator needs to resume a broken run at the first item to redo (by content).
+    Resume(cmd_resume::Args),
+    /// New settings from an image's (or a frame's) recipe with changes: infotext, API payload, ComfyUI graph,
+    /// Deforum/Disco settings; recorded so that `scan` links the results as forks.
+    Fork(cmd_fork::Args),
 }
 
 fn main() -> ExitCode {
@@ -124,6 +134,9 @@ fn main() -> ExitCode {
         Command::Diff(args) => cmd_diff::run(args),
         Command::Export(args) => cmd_export::run(args),
         Command::Serve(args) => cmd_serve::run(args),
+        Command::Run(args) => cmd_run::run(args),
+        Command::Resume(args) => cmd_resume::run(args),
+        Command::Fork(args) => cmd_fork::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -27,6 +27,9 @@ mod table;
 mod tool;
 
 pub use as_tool::import_path;
+pub use dialects::comfyui_graph::sites::{
+    value_sites as comfyui_value_sites, ValueSite as ComfyuiValueSite,
+};
 pub use dialects::stealth_probe::{probe_stealth, probe_stealth_path, StealthProbe};
 pub use dialects::IMPORTERS;
 pub use error::{Error, Result};

@@ -12,6 +12,8 @@ use serde_json::{Map, Value};
 
 use super::comfyui_nodes as table;
 
+pub mod sites;
+
 /// Deepest chain of links followed from one starting point.
 pub const MAX_DEPTH: usize = 64;
 /// Node visits allowed for one analysis of one graph.

@@ -4,7 +4,7 @@ mod a1111;
 mod c2pa;
 mod civitai;
 mod comfyui;
-mod comfyui_graph;
+pub(crate) mod comfyui_graph;
 mod comfyui_nodes;
 mod comfyui_shape;
 mod comfyui_workflow;
