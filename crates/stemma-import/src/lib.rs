@@ -40,10 +40,10 @@ pub use names::{
     recognise_filename, recognise_name, A1111Pattern, FileKind, FilenameMatch, PATTERNS,
 };
 pub use raw_refs::{expand_values_from_file, reference_values_kept_in_file};
-pub use run_files::{RunFrame, RUN_FILE_DIALECTS};
 pub use resolve::{
     resolve, resolve_in, resolve_metadata, Depth, Layer, RecordSource, ResolveOptions, Resolved,
 };
+pub use run_files::{RunFrame, RUN_FILE_DIALECTS};
 pub use settings::{import_settings_file, import_settings_text, RunSettings, SeedRule};
 pub use sidecars::{import_a1111_log_csv, import_a1111_txt, parse_deforum_srt, DeforumSrt};
 pub use table::{dialect_rows, dialects_markdown, DialectRow};

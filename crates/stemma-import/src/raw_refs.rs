@@ -43,13 +43,22 @@ pub fn reference_values_kept_in_file(record: &mut Record, metadata: &Metadata) -
     })
 }
 
-/// Expand every reference of a record read from the file `metadata` describes. A reference whose value the file no
-/// longer holds stays a reference and is reported in the returned warnings (it is not an error of the record).
+/// Expand every reference of a record read from the file `metadata` describes, into the copy an importer makes (the
+/// hash, checked on the way, is not kept: the record a caller gets is the record as it was before it was written, so
+/// importing a file and reading it back gives the same record). A reference whose value the file no longer holds
+/// stays a reference and is reported in the returned warnings (it is not an error of the record).
 pub fn expand_values_from_file(record: &mut Record, metadata: &Metadata) -> Vec<String> {
-    expand_raw_references_reporting(record, |origin, key| values_in(metadata, origin, key))
-        .into_iter()
-        .map(|e| e.to_string())
-        .collect()
+    let references: Vec<usize> = (0..record.raw.len())
+        .filter(|&i| record.raw[i].is_reference())
+        .collect();
+    let missing =
+        expand_raw_references_reporting(record, |origin, key| values_in(metadata, origin, key));
+    for i in references {
+        if let Some(entry) = record.raw.get_mut(i).filter(|e| !e.is_reference()) {
+            entry.sha256 = None;
+        }
+    }
+    missing.into_iter().map(|e| e.to_string()).collect()
 }
 
 #[cfg(test)]
@@ -85,10 +94,7 @@ mod tests {
             ..RawEntry::default()
         };
         let mut record = Record::new();
-        record.raw = vec![
-            copy("png:tEXt", "workflow"),
-            copy("xmp", "xmp:Description"),
-        ];
+        record.raw = vec![copy("png:tEXt", "workflow"), copy("xmp", "xmp:Description")];
         assert_eq!(reference_values_kept_in_file(&mut record, &metadata), 1);
         assert!(record.raw[0].is_reference());
         assert!(!record.raw[1].is_reference());
@@ -96,9 +102,11 @@ mod tests {
         assert_eq!(record.raw[0].text.as_deref(), Some(big.as_str()));
         // The chunk changed since: the reference stays and is reported.
         let mut record2 = Record::new();
-        record2
-            .raw
-            .push(RawEntry::by_reference("png:tEXt", Some("workflow"), b"gone"));
+        record2.raw.push(RawEntry::by_reference(
+            "png:tEXt",
+            Some("workflow"),
+            b"gone",
+        ));
         let warnings = expand_values_from_file(&mut record2, &metadata);
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("workflow"), "{}", warnings[0]);

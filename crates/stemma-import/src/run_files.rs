@@ -226,7 +226,10 @@ fn sibling_text(evidence: &Evidence, name: &str) -> Option<Arc<str>> {
 }
 
 /// The run's settings file beside the frame: its name and what it says (or why it cannot be read).
-fn settings_of(evidence: &Evidence, m: &FilenameMatch) -> Option<(String, Arc<Result<RunSettings>>)> {
+fn settings_of(
+    evidence: &Evidence,
+    m: &FilenameMatch,
+) -> Option<(String, Arc<Result<RunSettings>>)> {
     settings_names(m).into_iter().find_map(|name| {
         let text = sibling_text(evidence, &name)?;
         let settings = parsed(&SETTINGS_CACHE, text, |t| {
@@ -234,7 +237,10 @@ fn settings_of(evidence: &Evidence, m: &FilenameMatch) -> Option<(String, Arc<Re
             import_settings_text(&name, t, forced.then_some(Tool::Pytti))
         });
         // A hydra conf belongs to the run only when its namespace is the frame's.
-        if let (true, Ok(s)) = (name.ends_with(".yaml") || name.ends_with(".yml"), &*settings) {
+        if let (true, Ok(s)) = (
+            name.ends_with(".yaml") || name.ends_with(".yml"),
+            &*settings,
+        ) {
             let ns = format!("pytti:{}", m.batch.as_deref().unwrap_or_default());
             if s.run_id.as_deref() != Some(ns.as_str()) {
                 return None;
@@ -300,7 +306,10 @@ pub static DEFORUM_SETTINGS: RunSettingsFile = RunSettingsFile {
 
 impl RunSettingsFile {
     /// The frame's name (as the settings read it) and the settings file, when this importer's tool wrote it.
-    fn find(&self, evidence: &Evidence) -> Option<(FilenameMatch, String, Arc<Result<RunSettings>>)> {
+    fn find(
+        &self,
+        evidence: &Evidence,
+    ) -> Option<(FilenameMatch, String, Arc<Result<RunSettings>>)> {
         let m = run_frame_name(evidence)?;
         let (name, settings) = settings_of(evidence, &m)?;
         let tool = match &*settings {

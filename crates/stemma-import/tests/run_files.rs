@@ -73,7 +73,11 @@ fn a_disco_frame_beside_its_settings_gets_the_scheduled_prompt_and_its_seed() {
     assert_eq!(record_dialect(&still), "disco-settings");
     let layer = still.layers.iter().find(|l| l.dialect == "disco-settings");
     assert_eq!(layer.unwrap().tier, Tier::Beside);
-    assert!(still.layer_ids().contains(&"filename"), "{:?}", still.layers);
+    assert!(
+        still.layer_ids().contains(&"filename"),
+        "{:?}",
+        still.layers
+    );
     assert_eq!(
         positive(&still),
         "A beautiful painting of a singular lighthouse, shining its light across a tumultuous sea of blood by \
@@ -86,20 +90,34 @@ fn a_disco_frame_beside_its_settings_gets_the_scheduled_prompt_and_its_seed() {
     assert_eq!(settings.format.as_deref(), Some("disco-json"));
     assert!(settings.data.is_some(), "the frame carries the settings");
     let sequence = record.sequence.as_ref().unwrap();
-    assert!(sequence.id.starts_with("disco:TimeToDisco(0)@"), "{}", sequence.id);
+    assert!(
+        sequence.id.starts_with("disco:TimeToDisco(0)@"),
+        "{}",
+        sequence.id
+    );
     assert_eq!(sequence.frame, Some(0));
     assert_eq!(record.params.as_ref().unwrap().width, Some(1280));
 
     // An animation frame: seed + frame (disco.py), the prompt from frame 100 on.
     let animated = resolved(&dir.path().join("TimeToDisco(0)_0120.png"));
-    assert_eq!(positive(&animated), "This set of prompts start at frame 100 | This prompt has weight five:5");
+    assert_eq!(
+        positive(&animated),
+        "This set of prompts start at frame 100 | This prompt has weight five:5"
+    );
     assert_eq!(seed(&animated).as_deref(), Some("2599079211"));
     // A still after the first: Disco does not re-seed a batch, so its seed is not known.
     let second = resolved(&dir.path().join("TimeToDisco(0)_1.png"));
     assert_eq!(record_dialect(&second), "disco-settings");
     assert_eq!(seed(&second), None);
     assert_eq!(
-        second.record.as_ref().unwrap().sequence.as_ref().unwrap().id,
+        second
+            .record
+            .as_ref()
+            .unwrap()
+            .sequence
+            .as_ref()
+            .unwrap()
+            .id,
         still.record.as_ref().unwrap().sequence.as_ref().unwrap().id,
         "frames of one run share the sequence id"
     );
@@ -156,9 +174,17 @@ fn a_deforum_frame_gets_its_prompt_from_the_settings_and_its_seed_from_the_subti
     let third = resolved(&dir.path().join(format!("{ts}_000000003.png")));
     assert_eq!(record_dialect(&third), "deforum-settings");
     assert_eq!(seed(&third).as_deref(), Some("4"));
-    assert!(positive(&third).starts_with("tiny cute swamp bunny"), "{}", positive(&third));
+    assert!(
+        positive(&third).starts_with("tiny cute swamp bunny"),
+        "{}",
+        positive(&third)
+    );
     let later = resolved(&dir.path().join(format!("{ts}_000000045.png")));
-    assert!(positive(&later).starts_with("anthropomorphic clean cat"), "{}", positive(&later));
+    assert!(
+        positive(&later).starts_with("anthropomorphic clean cat"),
+        "{}",
+        positive(&later)
+    );
     let record = third.record.as_ref().unwrap();
     assert_eq!(record.sequence.as_ref().unwrap().fps, Some(20.0));
     assert_eq!(
@@ -171,12 +197,23 @@ fn a_deforum_frame_gets_its_prompt_from_the_settings_and_its_seed_from_the_subti
     std::fs::write(dir.path().join(format!("{ts}.srt")), srt).unwrap();
     let third = resolved(&dir.path().join(format!("{ts}_000000003.png")));
     assert_eq!(record_dialect(&third), "deforum-settings");
-    assert!(third.layer_ids().contains(&"deforum-srt"), "{:?}", third.layers);
+    assert!(
+        third.layer_ids().contains(&"deforum-srt"),
+        "{:?}",
+        third.layers
+    );
     assert_eq!(seed(&third).as_deref(), Some("77"));
     let raw = &third.record.as_ref().unwrap().raw;
-    let cue = raw.iter().find(|r| r.origin == format!("file:{ts}.srt")).unwrap();
+    let cue = raw
+        .iter()
+        .find(|r| r.origin == format!("file:{ts}.srt"))
+        .unwrap();
     assert_eq!(cue.key.as_deref(), Some("F#: 3"));
-    assert!(cue.text.as_deref().unwrap().starts_with("F#: 3; Cadence: false; Seed: 77;"));
+    assert!(cue
+        .text
+        .as_deref()
+        .unwrap()
+        .starts_with("F#: 3; Cadence: false; Seed: 77;"));
 }
 
 #[test]
@@ -196,9 +233,16 @@ fn deforum_subtitles_alone_give_the_frame_its_seed_and_prompt() {
     let r = resolved(&path);
     assert_eq!(record_dialect(&r), "deforum-srt");
     assert_eq!(seed(&r).as_deref(), Some("3"));
-    assert!(positive(&r).starts_with("tiny cute swamp bunny"), "{}", positive(&r));
+    assert!(
+        positive(&r).starts_with("tiny cute swamp bunny"),
+        "{}",
+        positive(&r)
+    );
     let record = r.record.as_ref().unwrap();
-    assert_eq!(record.generator.as_ref().unwrap().dialect.as_deref(), Some("deforum-srt"));
+    assert_eq!(
+        record.generator.as_ref().unwrap().dialect.as_deref(),
+        Some("deforum-srt")
+    );
     assert_eq!(record.sequence.as_ref().unwrap().fps, Some(20.0));
     // A frame the subtitles have no cue for is read from its name.
     let beyond = dir.path().join(format!("{ts}_000000009.png"));
@@ -223,7 +267,11 @@ fn a_pytti_frame_beside_its_settings_file_gets_the_scene_of_its_frame() {
     assert_eq!(positive(&early), "a red bird");
     assert_eq!(seed(&early).as_deref(), Some("1234"));
     let record = early.record.as_ref().unwrap();
-    assert_eq!(record.sequence.as_ref().unwrap().frame, Some(2), "pytti counts images from 1");
+    assert_eq!(
+        record.sequence.as_ref().unwrap().frame,
+        Some(2),
+        "pytti counts images from 1"
+    );
     let late = resolved(&dir.path().join("bird(2)_12.png"));
     assert_eq!(positive(&late), "a blue bird");
 }
@@ -235,21 +283,28 @@ fn a_pytti_frame_beside_the_hydra_conf_of_its_namespace_gets_its_scenes() {
     };
     let dir = tempfile::tempdir().unwrap();
     // demo.yaml's file_namespace is `default`: a conf named after the namespace, beside the frames.
-    copy(&legacy.join("pytti/core_demo.yaml"), &dir.path().join("default.yaml"));
+    copy(
+        &legacy.join("pytti/core_demo.yaml"),
+        &dir.path().join("default.yaml"),
+    );
     let path = dir.path().join("default_1.png");
     frame(&path);
     let r = resolved(&path);
     assert_eq!(record_dialect(&r), "pytti-settings");
     let scene = positive(&r);
     assert!(
-        scene.starts_with("astrophotography #pixelart") && scene.contains("deep space habitation ring"),
+        scene.starts_with("astrophotography #pixelart")
+            && scene.contains("deep space habitation ring"),
         "{scene}"
     );
     assert_eq!(seed(&r).as_deref(), Some("-4854551145582748953"));
     // A conf of another namespace is not this run's.
     let other = dir.path().join("other");
     std::fs::create_dir(&other).unwrap();
-    copy(&legacy.join("pytti/core_demo.yaml"), &other.join("bird.yaml"));
+    copy(
+        &legacy.join("pytti/core_demo.yaml"),
+        &other.join("bird.yaml"),
+    );
     frame(&other.join("bird_1.png"));
     let r = resolved(&other.join("bird_1.png"));
     assert!(!r.layer_ids().contains(&"pytti-settings"), "{:?}", r.layers);
@@ -262,7 +317,10 @@ fn a_settings_file_beyond_the_callers_limit_is_not_read() {
     };
     let dir = tempfile::tempdir().unwrap();
     let settings = dir.path().join("TimeToDisco(0)_settings.txt");
-    copy(&legacy.join("disco_diffusion/TimeToDisco(0)_settings.txt"), &settings);
+    copy(
+        &legacy.join("disco_diffusion/TimeToDisco(0)_settings.txt"),
+        &settings,
+    );
     let path = dir.path().join("TimeToDisco(0)_0.png");
     frame(&path);
     let small = ResolveOptions {
@@ -277,13 +335,20 @@ fn a_settings_file_beyond_the_callers_limit_is_not_read() {
     // The same limit refuses the file when it is imported on its own, naming the limit.
     let err = stemma_import::import_settings_file(&settings, &small.limits).unwrap_err();
     assert!(err.to_string().contains("max_metadata_chunk"), "{err}");
-    assert!(err.to_string().contains("TimeToDisco(0)_settings.txt"), "{err}");
+    assert!(
+        err.to_string().contains("TimeToDisco(0)_settings.txt"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_broken_settings_file_is_a_failed_layer_with_its_reason() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("20230101125957_settings.txt"), "{\"prompts\": ").unwrap();
+    std::fs::write(
+        dir.path().join("20230101125957_settings.txt"),
+        "{\"prompts\": ",
+    )
+    .unwrap();
     let path = dir.path().join("20230101125957_00004.png");
     frame(&path);
     let r = resolved(&path);

@@ -6,9 +6,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use stemma_container::Limits;
 use stemma_import::settings::{import_settings_file, SeedRule};
 use stemma_import::sidecars::{import_a1111_log_csv, import_a1111_txt, parse_deforum_srt};
-use stemma_container::Limits;
 use stemma_import::Tool;
 use stemma_model::settings_hash;
 
@@ -149,7 +149,8 @@ fn pytti_confs() {
     assert_eq!(demo.params.extra["image_model"], "Limited Palette");
     assert_eq!(demo.params.extra["animation_mode"], "3D");
 
-    let default = import_settings_file(&dir.join("pytti/core_default.yaml"), &Limits::DEFAULT).unwrap();
+    let default =
+        import_settings_file(&dir.join("pytti/core_default.yaml"), &Limits::DEFAULT).unwrap();
     assert!(
         default.schedule.is_empty(),
         "scenes: ??? is a required placeholder"
@@ -185,13 +186,21 @@ fn pytti_confs() {
             Some("pytti-yaml")
         );
     }
-    let invalid = import_settings_file(&dir.join("pytti/test__invalid_animation.yaml"), &Limits::DEFAULT).unwrap();
+    let invalid = import_settings_file(
+        &dir.join("pytti/test__invalid_animation.yaml"),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(
         invalid.run_record().positive(),
         Some("an invalid animation mode")
     );
     assert!(invalid.warnings.iter().any(|w| w.contains("1D")));
-    let valid = import_settings_file(&dir.join("pytti/test__valid_animation.yaml"), &Limits::DEFAULT).unwrap();
+    let valid = import_settings_file(
+        &dir.join("pytti/test__valid_animation.yaml"),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(
         valid.run_record().positive(),
         Some("an okay animation mode")
@@ -223,7 +232,11 @@ fn deforum_colab_still_settings() {
     let Some(dir) = legacy("deforum_colab_still_settings") else {
         return;
     };
-    let s = import_settings_file(&dir.join("deforum/colab_20230101125957_settings.txt"), &Limits::DEFAULT).unwrap();
+    let s = import_settings_file(
+        &dir.join("deforum/colab_20230101125957_settings.txt"),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(s.tool, Tool::Deforum);
     assert_eq!(s.variant.as_deref(), Some("deforum-colab-still"));
     assert_eq!(s.run_id.as_deref(), Some("deforum:20230101125957"));
@@ -260,7 +273,11 @@ fn deforum_extension_settings() {
     let Some(dir) = legacy("deforum_extension_settings") else {
         return;
     };
-    let s = import_settings_file(&dir.join("deforum/a1111ext_default_settings.txt"), &Limits::DEFAULT).unwrap();
+    let s = import_settings_file(
+        &dir.join("deforum/a1111ext_default_settings.txt"),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(s.variant.as_deref(), Some("deforum-a1111"));
     assert_eq!(
         s.run_id.as_deref(),
@@ -299,8 +316,11 @@ fn deforum_extension_settings() {
     assert_eq!(s.interpolation, None, "frame_interpolation_engine None");
     assert_eq!(s.resumes, None);
 
-    let simple =
-        import_settings_file(&dir.join("deforum/a1111ext_test_simple.input_settings.txt"), &Limits::DEFAULT).unwrap();
+    let simple = import_settings_file(
+        &dir.join("deforum/a1111ext_test_simple.input_settings.txt"),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(simple.fps, Some(20.0));
     assert_eq!(simple.max_frames, Some(5));
     assert_eq!(simple.prompt_at(0).unwrap().positive.as_deref(), Some("tiny cute swamp bunny, highly detailed, intricate, ultra hd, sharp photo, crepuscular rays, in focus, by tomasz alen kopera"));
@@ -346,8 +366,11 @@ fn deforum_srt_snapshots() {
     let text = std::fs::read_to_string(dir.join("deforum/a1111ext_srt_snapshots.ambr")).unwrap();
     let snaps = srt_snapshots(&text);
     assert_eq!(snaps.len(), 5);
-    let simple =
-        import_settings_file(&dir.join("deforum/a1111ext_test_simple.input_settings.txt"), &Limits::DEFAULT).unwrap();
+    let simple = import_settings_file(
+        &dir.join("deforum/a1111ext_test_simple.input_settings.txt"),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     for (name, srt) in &snaps {
         let parsed = parse_deforum_srt(srt).unwrap();
         match name.as_str() {
@@ -526,18 +549,31 @@ fn import_path_dispatches_by_file() {
     };
     let r = stemma_import::import_path(
         &dir.join("disco_diffusion/TimeToDisco(0)_settings.txt"),
-        None, &Limits::DEFAULT)
+        None,
+        &Limits::DEFAULT,
+    )
     .unwrap();
     assert_eq!(r.generator.as_ref().unwrap().name, "disco");
     assert!(r.settings.as_ref().unwrap().data.is_some());
-    let r =
-        stemma_import::import_path(&dir.join("pytti/core_demo.yaml"), Some(Tool::Pytti), &Limits::DEFAULT).unwrap();
+    let r = stemma_import::import_path(
+        &dir.join("pytti/core_demo.yaml"),
+        Some(Tool::Pytti),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(r.generator.as_ref().unwrap().name, "pytti");
-    let r = stemma_import::import_path(&dir.join("a1111/params_24mlight_sd.txt"), None, &Limits::DEFAULT).unwrap();
+    let r = stemma_import::import_path(
+        &dir.join("a1111/params_24mlight_sd.txt"),
+        None,
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(r.generator.as_ref().unwrap().name, "a1111");
     let r = stemma_import::import_path(
         &dir.join("deforum/a1111ext_default_settings.txt"),
-        Some(Tool::Deforum), &Limits::DEFAULT)
+        Some(Tool::Deforum),
+        &Limits::DEFAULT,
+    )
     .unwrap();
     assert_eq!(r.prompt.as_ref().unwrap().scenes.len(), 4);
 }

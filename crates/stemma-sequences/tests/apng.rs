@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
+use stemma_container::Limits;
 use stemma_model::relation;
 use stemma_sequences::apng::delay_for_fps;
-use stemma_container::Limits;
 use stemma_sequences::{export_apng, export_sequence, scan_folder};
 
 /// Decode every frame of an APNG with the `png` crate, as RGBA8.

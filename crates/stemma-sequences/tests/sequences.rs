@@ -462,7 +462,7 @@ fn a_missing_folder_is_an_error_not_a_panic() {
         &PathBuf::from("/nonexistent/stemma-legacy-test"),
         &stemma_container::Limits::DEFAULT,
     )
-        .unwrap_err();
+    .unwrap_err();
     assert!(err.to_string().contains("nonexistent"));
 }
 

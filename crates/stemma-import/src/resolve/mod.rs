@@ -159,7 +159,10 @@ pub fn resolve_in(path: &Path, folder: &FolderContext, opts: &ResolveOptions) ->
             error,
         })?;
         // A record leaves its file complete: `raw` references are expanded from the file's own values (§3.4.1).
-        warnings.extend(crate::raw_refs::expand_values_from_file(&mut record, &metadata));
+        warnings.extend(crate::raw_refs::expand_values_from_file(
+            &mut record,
+            &metadata,
+        ));
         return Ok(Resolved {
             metadata,
             record: Some(record),
