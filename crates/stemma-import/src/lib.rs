@@ -59,7 +59,7 @@ use stemma_model::Record;
 pub enum Tier {
     /// Metadata inside the file (text chunks, EXIF, XMP, pixels).
     Embedded,
-    /// A file beside it written by the same tool (A1111 `.txt`, `log.csv`).
+    /// A file beside it written by the same tool (A1111 `.txt`, `log.csv`, a run's settings file or subtitles).
     Beside,
     /// The file's name. A name alone never makes a record unless it carries the tool's own marker
     /// ([`Confidence::Strong`]).
