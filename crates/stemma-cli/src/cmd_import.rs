@@ -229,7 +229,13 @@ fn import_one(file: &Path, args: &Args, limits: &Limits, folders: &Folders) -> O
         return Outcome::Unknown;
     };
     let dialect = record_dialect(&resolved);
-    store(file, &dialect, record, args, limits)
+    // Written into the file it was read from, the record names the large values the file keeps instead of copying
+    // them (spec §3.4.1); a sidecar holds copies.
+    let mut record = record.clone();
+    if !args.sidecar {
+        stemma_import::reference_values_kept_in_file(&mut record, &resolved.metadata);
+    }
+    store(file, &dialect, &record, args, limits)
 }
 
 /// The label of the importer that made the record, for the summary (`a1111`, `comfyui`, ...).
@@ -311,7 +317,7 @@ fn import_frame(
         return store(file, label, record, args, limits);
     }
     let record = match args.as_tool {
-        Some(tool) => import_path(file, Some(tool)).ok(),
+        Some(tool) => import_path(file, Some(tool), limits).ok(),
         None => by_name.cloned(),
     };
     let Some(record) = record else {

@@ -162,7 +162,8 @@ fn run_export(args: ExportArgs) -> Result<u8> {
             return Ok(exit::USAGE);
         }
     }
-    let scan = scan_folder_with(&args.path, &ScanOptions::default())
+    let options = ScanOptions::default();
+    let scan = scan_folder_with(&args.path, &options)
         .with_context(|| format!("{}: folder not scanned", args.path.display()))?;
     let report = match pick(&scan.sequences, args.sequence.as_deref()) {
         Ok(r) => r,
@@ -178,7 +179,7 @@ fn run_export(args: ExportArgs) -> Result<u8> {
         );
         return Ok(exit::FILE_ERROR);
     }
-    let export = export_sequence(report, args.fps, &args.output)
+    let export = export_sequence(report, args.fps, &args.output, &options.limits)
         .with_context(|| format!("{}: not written", args.output.display()))?;
     let fps = export
         .record

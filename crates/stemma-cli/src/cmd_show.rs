@@ -230,7 +230,10 @@ enum RecordOut<'a> {
 fn record_out(view: &FileView) -> RecordOut<'_> {
     let stored = match (&view.source, &view.metadata.record_json) {
         // JSON Lines: only single-line text can be copied as it is.
-        (Some(RecordSource::Stemma), Some(text)) if !text.contains(['\n', '\r']) => {
+        // A record holding `raw` references is shown expanded (the parsed record), never as stored.
+        (Some(RecordSource::Stemma), Some(text))
+            if !text.contains(['\n', '\r']) && !stemma_model::has_raw_references(text) =>
+        {
             RawValue::from_string(text.clone()).ok()
         }
         _ => None,

@@ -3,9 +3,11 @@
 
 use std::path::Path;
 
+use stemma_container::Limits;
 use stemma_model::Record;
 
-use crate::error::{io_err, Error, Result};
+use crate::dialects::looks_like_a1111_infotext;
+use crate::error::{read_sibling_text, Error, Result};
 use crate::names::{recognise_filename, FileKind};
 use crate::settings::{self, import_settings_text};
 use crate::sidecars::{import_a1111_log_csv, import_a1111_txt, parse_deforum_srt};
@@ -13,7 +15,8 @@ use crate::tool::Tool;
 
 /// A settings file gives the run's record, an A1111 `.txt` its image's record, a `log.csv` its first row's, a
 /// Deforum `.srt` its first frame's, an image what its name says. `tool` = `None` decides by name and content.
-pub fn import_path(path: &Path, tool: Option<Tool>) -> Result<Record> {
+/// Text files are read within `limits` (at most `max_metadata_chunk` bytes).
+pub fn import_path(path: &Path, tool: Option<Tool>, limits: &Limits) -> Result<Record> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -22,7 +25,7 @@ pub fn import_path(path: &Path, tool: Option<Tool>) -> Result<Record> {
     let kind = recognise_filename(path).map(|m| m.kind);
     let is_text = name.ends_with(".txt") || name.ends_with(".yaml") || name.ends_with(".yml");
     if name.ends_with(".csv") {
-        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+        let text = read_sibling_text(path, limits)?;
         let rows = import_a1111_log_csv(&text)?;
         return rows
             .into_iter()
@@ -31,7 +34,7 @@ pub fn import_path(path: &Path, tool: Option<Tool>) -> Result<Record> {
             .ok_or(Error::Unrecognised(name));
     }
     if is_text {
-        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+        let text = read_sibling_text(path, limits)?;
         let forced_a1111 = tool == Some(Tool::A1111);
         if !forced_a1111
             && (kind == Some(FileKind::Settings)
@@ -43,13 +46,13 @@ pub fn import_path(path: &Path, tool: Option<Tool>) -> Result<Record> {
                 return Ok(s.run_record());
             }
         }
-        if forced_a1111 || text.lines().any(|l| l.starts_with("Steps: ")) {
+        if forced_a1111 || looks_like_a1111_infotext(&text) {
             return Ok(import_a1111_txt(&text));
         }
         return Err(Error::Unrecognised(name));
     }
     if name.ends_with(".srt") {
-        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+        let text = read_sibling_text(path, limits)?;
         let srt = parse_deforum_srt(&text)?;
         let mut record = match recognise_filename(path) {
             Some(m) => m.to_record(),

@@ -77,3 +77,39 @@ pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> E
         error,
     }
 }
+
+/// Read a text file beside an image (a settings file, subtitles, a log) within the caller's limit on one metadata
+/// value: a larger file is refused, naming the limit, before it is read.
+pub fn read_sibling_text(
+    path: &std::path::Path,
+    limits: &stemma_container::Limits,
+) -> Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(io_err(path))?;
+    let max = limits.max_metadata_chunk;
+    let too_large = |found: u64| Error::Container {
+        path: path.to_path_buf(),
+        error: stemma_container::Error::Limit {
+            limit: "max_metadata_chunk",
+            max,
+            found,
+            context: "text file beside the image".into(),
+        },
+    };
+    let size = file.metadata().map_err(io_err(path))?.len();
+    if size > max {
+        return Err(too_large(size));
+    }
+    let mut bytes = Vec::new();
+    // The file may grow between the size check and the read: never read more than the limit.
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io_err(path))?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| Error::Invalid {
+        what: path.display().to_string(),
+        reason: format!("not UTF-8 text ({e})"),
+    })
+}

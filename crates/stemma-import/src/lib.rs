@@ -5,9 +5,10 @@
 //! ([`Importer::import`]), keeping every original value it read verbatim in the record's `raw` list.
 //!
 //! Evidence is not only what is inside the file: the file's name ([`names`]) and the files beside it (an A1111
-//! `.txt` or `log.csv`, a run's settings file: [`sidecars`], [`settings`]) reach importers too, through the
-//! [`FolderContext`]. Each importer says which kind of evidence it reads ([`Tier`]); what is inside the file is
-//! trusted before what lies beside it, and that before what the name says.
+//! `.txt` or `log.csv`, a run's settings file or Deforum subtitles beside a frame: [`sidecars`], [`settings`],
+//! [`run_files`]) reach importers too, through the [`FolderContext`]. Each importer says which kind of evidence it
+//! reads ([`Tier`]); what is inside the file is trusted before what lies beside it, and that before what the name
+//! says.
 //!
 //! [`resolve()`] is the one answer to "what is this file's recipe": the stemma record stored in the file or its
 //! sidecar, else the record the importers make, with every layer found and which fields each supplied.
@@ -20,7 +21,9 @@ mod evidence;
 mod folder;
 mod name_importer;
 pub mod names;
+pub mod raw_refs;
 pub mod resolve;
+pub mod run_files;
 pub mod settings;
 pub mod sidecars;
 mod table;
@@ -32,16 +35,18 @@ pub use dialects::comfyui_graph::sites::{
 };
 pub use dialects::stealth_probe::{probe_stealth, probe_stealth_path, StealthProbe};
 pub use dialects::IMPORTERS;
-pub use error::{Error, Result};
+pub use error::{read_sibling_text, Error, Result};
 pub use evidence::Evidence;
 pub use folder::FolderContext;
 pub use name_importer::is_camera_name;
 pub use names::{
     recognise_filename, recognise_name, A1111Pattern, FileKind, FilenameMatch, PATTERNS,
 };
+pub use raw_refs::{expand_values_from_file, reference_values_kept_in_file};
 pub use resolve::{
     resolve, resolve_in, resolve_metadata, Depth, Layer, RecordSource, ResolveOptions, Resolved,
 };
+pub use run_files::{RunFrame, RUN_FILE_DIALECTS};
 pub use settings::{import_settings_file, import_settings_text, RunSettings, SeedRule};
 pub use sidecars::{import_a1111_log_csv, import_a1111_txt, parse_deforum_srt, DeforumSrt};
 pub use table::{dialect_rows, dialects_markdown, DialectRow};
@@ -57,7 +62,7 @@ use stemma_model::Record;
 pub enum Tier {
     /// Metadata inside the file (text chunks, EXIF, XMP, pixels).
     Embedded,
-    /// A file beside it written by the same tool (A1111 `.txt`, `log.csv`).
+    /// A file beside it written by the same tool (A1111 `.txt`, `log.csv`, a run's settings file or subtitles).
     Beside,
     /// The file's name. A name alone never makes a record unless it carries the tool's own marker
     /// ([`Confidence::Strong`]).

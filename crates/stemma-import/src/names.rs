@@ -474,6 +474,23 @@ impl FilenameMatch {
         }
     }
 
+    /// The same name read as Disco Diffusion's when other files of its run (its settings file, other frames) are
+    /// Disco's: `name(k)_n.png` is written by both Disco (still `n` from 0) and pytti (`n` counts saved images from
+    /// 1), and the name alone chose pytti. Any other match is returned unchanged.
+    pub fn read_as_disco(mut self) -> FilenameMatch {
+        if self.tool != Tool::Pytti || self.run.is_none() {
+            return self;
+        }
+        self.tool = Tool::Disco;
+        self.kind = FileKind::Image;
+        self.pattern = "disco-still";
+        self.frame = self.counter;
+        self.notes
+            .push("read as Disco Diffusion: other files of this run are Disco's".into());
+        self.sequence_key = sequence_key(&self);
+        self
+    }
+
     /// A record holding what the name says: prompt fragment (marked `truncated` when cut), seed, sequence
     /// position, run, the name itself as a `raw` entry, and the match under `ext["org.stemma.filename"]`.
     pub fn to_record(&self) -> Record {

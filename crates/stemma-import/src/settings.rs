@@ -11,12 +11,13 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use stemma_container::Limits;
 use stemma_model::{
     settings_hash, Generator, ModelRef, Params, Prompt, PromptPart, Record, Run, Scene, Sequence,
     Settings,
 };
 
-use crate::error::{io_err, Error, Result};
+use crate::error::{read_sibling_text, Error, Result};
 use crate::tool::Tool;
 
 /// One entry of a prompt schedule: from `start_frame` on (until the next entry), this prompt applies.
@@ -258,9 +259,10 @@ impl RunSettings {
     }
 }
 
-/// Import a settings file, deciding the tool from its name and content.
-pub fn import_settings_file(path: &Path) -> Result<RunSettings> {
-    let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+/// Import a settings file, deciding the tool from its name and content, read within `limits` (a file larger than
+/// `max_metadata_chunk` is refused).
+pub fn import_settings_file(path: &Path, limits: &Limits) -> Result<RunSettings> {
+    let text = read_sibling_text(path, limits)?;
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -699,14 +701,17 @@ pub fn import_pytti_yaml(name: &str, text: &str) -> Result<RunSettings> {
             source,
         })?
     };
-    let data = match yaml_to_json(yaml) {
+    let parsed = match yaml_to_json(yaml) {
         Value::Null => Value::Object(Map::new()),
         v => v,
     };
-    let obj = data.as_object().cloned().ok_or_else(|| Error::Invalid {
+    let obj = parsed.as_object().cloned().ok_or_else(|| Error::Invalid {
         what: name.to_string(),
         reason: "a pytti conf must be a mapping".into(),
     })?;
+    // `pytti-yaml` is a text format (spec §13.3): the document is the conf exactly as written (comments, key order,
+    // `${...}` interpolations), and its hash is that of its bytes. The parsed mapping only feeds the fields below.
+    let data = Value::String(text.to_string());
     let mut s = RunSettings::new(Tool::Pytti, "pytti-yaml", data, Some(name))?;
     pytti_common(&mut s, &obj);
     if let Some(mode) = s

@@ -126,6 +126,8 @@ pub struct SrtFrame {
     pub end_ms: u64,
     /// The other `Key: value` fields (schedule values).
     pub fields: BTreeMap<String, String>,
+    /// The cue's text as written (the lines after its timing line), kept verbatim in a record's `raw`.
+    pub text: String,
 }
 
 /// A parsed Deforum `.srt`.
@@ -198,6 +200,7 @@ pub fn parse_deforum_srt(text: &str) -> Result<DeforumSrt> {
             start_ms: srt_time(start).unwrap_or(0),
             end_ms: srt_time(end).unwrap_or(0),
             fields,
+            text: body.clone(),
         });
     }
     if frames.is_empty() && !text.trim().is_empty() {

@@ -6,6 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use stemma_container::Limits;
 use stemma_import::settings::{import_settings_file, SeedRule};
 use stemma_import::sidecars::{import_a1111_log_csv, import_a1111_txt, parse_deforum_srt};
 use stemma_import::Tool;
@@ -25,7 +26,7 @@ fn disco_settings() {
         return;
     };
     let path = dir.join("disco_diffusion/TimeToDisco(0)_settings.txt");
-    let s = import_settings_file(&path).unwrap();
+    let s = import_settings_file(&path, &Limits::DEFAULT).unwrap();
     assert_eq!(s.tool, Tool::Disco);
     assert_eq!(s.format, "disco-json");
     assert_eq!(s.run_id.as_deref(), Some("disco:TimeToDisco(0)"));
@@ -97,7 +98,7 @@ fn pytti_confs() {
     let Some(dir) = legacy("pytti_confs") else {
         return;
     };
-    let demo = import_settings_file(&dir.join("pytti/core_demo.yaml")).unwrap();
+    let demo = import_settings_file(&dir.join("pytti/core_demo.yaml"), &Limits::DEFAULT).unwrap();
     assert_eq!(demo.tool, Tool::Pytti);
     assert_eq!(demo.format, "pytti-yaml");
     assert_eq!(demo.schedule.len(), 1, "no '||': one scene");
@@ -148,7 +149,8 @@ fn pytti_confs() {
     assert_eq!(demo.params.extra["image_model"], "Limited Palette");
     assert_eq!(demo.params.extra["animation_mode"], "3D");
 
-    let default = import_settings_file(&dir.join("pytti/core_default.yaml")).unwrap();
+    let default =
+        import_settings_file(&dir.join("pytti/core_default.yaml"), &Limits::DEFAULT).unwrap();
     assert!(
         default.schedule.is_empty(),
         "scenes: ??? is a required placeholder"
@@ -169,7 +171,7 @@ fn pytti_confs() {
         "test__test_unlimited_palette.yaml",
         "test__test_vqgan.yaml",
     ] {
-        let s = import_settings_file(&dir.join("pytti").join(name)).unwrap();
+        let s = import_settings_file(&dir.join("pytti").join(name), &Limits::DEFAULT).unwrap();
         assert_eq!(s.schedule.len(), 1, "{name}");
         assert_eq!(s.schedule[0].positive, "fear is the mind killer");
         assert_eq!(s.schedule[0].parts[0].text, "fear is the mind killer");
@@ -184,19 +186,27 @@ fn pytti_confs() {
             Some("pytti-yaml")
         );
     }
-    let invalid = import_settings_file(&dir.join("pytti/test__invalid_animation.yaml")).unwrap();
+    let invalid = import_settings_file(
+        &dir.join("pytti/test__invalid_animation.yaml"),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(
         invalid.run_record().positive(),
         Some("an invalid animation mode")
     );
     assert!(invalid.warnings.iter().any(|w| w.contains("1D")));
-    let valid = import_settings_file(&dir.join("pytti/test__valid_animation.yaml")).unwrap();
+    let valid = import_settings_file(
+        &dir.join("pytti/test__valid_animation.yaml"),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(
         valid.run_record().positive(),
         Some("an okay animation mode")
     );
     assert_eq!(valid.animated, Some(true));
-    let empty = import_settings_file(&dir.join("pytti/test_empty.yaml")).unwrap();
+    let empty = import_settings_file(&dir.join("pytti/test_empty.yaml"), &Limits::DEFAULT).unwrap();
     assert!(empty.run_record().prompt.is_none());
 }
 
@@ -222,7 +232,11 @@ fn deforum_colab_still_settings() {
     let Some(dir) = legacy("deforum_colab_still_settings") else {
         return;
     };
-    let s = import_settings_file(&dir.join("deforum/colab_20230101125957_settings.txt")).unwrap();
+    let s = import_settings_file(
+        &dir.join("deforum/colab_20230101125957_settings.txt"),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(s.tool, Tool::Deforum);
     assert_eq!(s.variant.as_deref(), Some("deforum-colab-still"));
     assert_eq!(s.run_id.as_deref(), Some("deforum:20230101125957"));
@@ -259,7 +273,11 @@ fn deforum_extension_settings() {
     let Some(dir) = legacy("deforum_extension_settings") else {
         return;
     };
-    let s = import_settings_file(&dir.join("deforum/a1111ext_default_settings.txt")).unwrap();
+    let s = import_settings_file(
+        &dir.join("deforum/a1111ext_default_settings.txt"),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(s.variant.as_deref(), Some("deforum-a1111"));
     assert_eq!(
         s.run_id.as_deref(),
@@ -298,8 +316,11 @@ fn deforum_extension_settings() {
     assert_eq!(s.interpolation, None, "frame_interpolation_engine None");
     assert_eq!(s.resumes, None);
 
-    let simple =
-        import_settings_file(&dir.join("deforum/a1111ext_test_simple.input_settings.txt")).unwrap();
+    let simple = import_settings_file(
+        &dir.join("deforum/a1111ext_test_simple.input_settings.txt"),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(simple.fps, Some(20.0));
     assert_eq!(simple.max_frames, Some(5));
     assert_eq!(simple.prompt_at(0).unwrap().positive.as_deref(), Some("tiny cute swamp bunny, highly detailed, intricate, ultra hd, sharp photo, crepuscular rays, in focus, by tomasz alen kopera"));
@@ -345,8 +366,11 @@ fn deforum_srt_snapshots() {
     let text = std::fs::read_to_string(dir.join("deforum/a1111ext_srt_snapshots.ambr")).unwrap();
     let snaps = srt_snapshots(&text);
     assert_eq!(snaps.len(), 5);
-    let simple =
-        import_settings_file(&dir.join("deforum/a1111ext_test_simple.input_settings.txt")).unwrap();
+    let simple = import_settings_file(
+        &dir.join("deforum/a1111ext_test_simple.input_settings.txt"),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     for (name, srt) in &snaps {
         let parsed = parse_deforum_srt(srt).unwrap();
         match name.as_str() {
@@ -526,18 +550,29 @@ fn import_path_dispatches_by_file() {
     let r = stemma_import::import_path(
         &dir.join("disco_diffusion/TimeToDisco(0)_settings.txt"),
         None,
+        &Limits::DEFAULT,
     )
     .unwrap();
     assert_eq!(r.generator.as_ref().unwrap().name, "disco");
     assert!(r.settings.as_ref().unwrap().data.is_some());
-    let r =
-        stemma_import::import_path(&dir.join("pytti/core_demo.yaml"), Some(Tool::Pytti)).unwrap();
+    let r = stemma_import::import_path(
+        &dir.join("pytti/core_demo.yaml"),
+        Some(Tool::Pytti),
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(r.generator.as_ref().unwrap().name, "pytti");
-    let r = stemma_import::import_path(&dir.join("a1111/params_24mlight_sd.txt"), None).unwrap();
+    let r = stemma_import::import_path(
+        &dir.join("a1111/params_24mlight_sd.txt"),
+        None,
+        &Limits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(r.generator.as_ref().unwrap().name, "a1111");
     let r = stemma_import::import_path(
         &dir.join("deforum/a1111ext_default_settings.txt"),
         Some(Tool::Deforum),
+        &Limits::DEFAULT,
     )
     .unwrap();
     assert_eq!(r.prompt.as_ref().unwrap().scenes.len(), 4);

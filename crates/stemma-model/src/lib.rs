@@ -26,7 +26,10 @@ pub use canonical::{canonical_json, make_ijson, settings_hash, to_ijson, IJSON_M
 pub use error::{Error, Result};
 pub use ids::{id_scheme, is_computable_id, ContentId, ID_PATTERN, SHA256_PREFIX};
 pub use patch::{apply_merge_patch, merge_patch_diff};
-pub use raw_ref::expand_raw_references;
+pub use raw_ref::{
+    expand_raw_references, expand_raw_references_reporting, has_raw_references,
+    reference_raw_values,
+};
 pub use record::*;
 pub use schema::{
     is_rfc3339_date_time, record_schema, validate_record_json, EXT_KEY_PATTERN, SCHEMA_ID,

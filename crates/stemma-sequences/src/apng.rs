@@ -49,8 +49,13 @@ pub struct ApngExport {
 }
 
 /// Assemble `frames` (PNG files, in order) into an APNG at `out` playing at `fps`, with a sequence record whose
-/// per-frame table is built from each frame's embedded record or file name.
-pub fn export_apng(frames: &[PathBuf], fps: f64, out: &Path) -> Result<ApngExport> {
+/// per-frame table is built from each frame's embedded record or file name. Frames are read within `limits`.
+pub fn export_apng(
+    frames: &[PathBuf],
+    fps: f64,
+    out: &Path,
+    limits: &Limits,
+) -> Result<ApngExport> {
     let frames: Vec<ApngFrame> = frames
         .iter()
         .map(|p| ApngFrame {
@@ -58,7 +63,7 @@ pub fn export_apng(frames: &[PathBuf], fps: f64, out: &Path) -> Result<ApngExpor
             record: None,
         })
         .collect();
-    export_apng_with(&frames, fps, None, out)
+    export_apng_with(&frames, fps, None, out, limits)
 }
 
 /// Export a scanned sequence (its generated and cadence frames, in order) with the records the scan made.
@@ -66,6 +71,7 @@ pub fn export_sequence(
     report: &SequenceReport,
     fps: Option<f64>,
     out: &Path,
+    limits: &Limits,
 ) -> Result<ApngExport> {
     let fps = fps.or(report.fps).unwrap_or(12.0);
     let frames: Vec<ApngFrame> = report
@@ -94,7 +100,7 @@ pub fn export_sequence(
         fps: Some(fps),
         ..Sequence::default()
     });
-    export_apng_with(&frames, fps, Some(base), out)
+    export_apng_with(&frames, fps, Some(base), out, limits)
 }
 
 struct Source {
@@ -275,29 +281,42 @@ fn record_of(frame: &ApngFrame, bytes: &[u8], limits: &Limits) -> Option<Record>
 }
 
 /// Assemble `frames` into an APNG at `out`. `base` is the sequence record to write (generator, settings, run,
-/// sequence); the per-frame table is added to it.
+/// sequence); the per-frame table is added to it. Every frame is read within `limits` (a frame file larger than
+/// `max_edit_file` is refused before it is read; chunk walks and pixel decoding use the same limits).
 pub fn export_apng_with(
     frames: &[ApngFrame],
     fps: f64,
     base: Option<Record>,
     out: &Path,
+    limits: &Limits,
 ) -> Result<ApngExport> {
     if frames.is_empty() {
         return Err(Error::Apng("no frames".into()));
     }
-    let limits = Limits::DEFAULT;
     let delay = delay_for_fps(fps)?;
     let mut sources = Vec::with_capacity(frames.len());
     for f in frames {
+        let size = std::fs::metadata(&f.path).map_err(io_err(&f.path))?.len();
+        if size > limits.max_edit_file {
+            return Err(Error::Container {
+                path: f.path.clone(),
+                source: stemma_container::Error::Limit {
+                    limit: "max_edit_file",
+                    max: limits.max_edit_file,
+                    found: size,
+                    context: "APNG frame read into memory".into(),
+                },
+            });
+        }
         let bytes = std::fs::read(&f.path).map_err(io_err(&f.path))?;
         sources.push(Source {
             path: f.path.clone(),
             bytes,
         });
     }
-    let (prepared, copied) = match try_copy(&sources, &limits) {
+    let (prepared, copied) = match try_copy(&sources, limits) {
         Some(p) => (p, true),
-        None => (reencode(&sources, &limits)?, false),
+        None => (reencode(&sources, limits)?, false),
     };
     let ihdr = &prepared.ihdr;
     if ihdr.len() < 8 {
@@ -333,8 +352,8 @@ pub fn export_apng_with(
     let mut table = Vec::with_capacity(frames.len());
     let mut first_record = None;
     for (i, (f, s)) in frames.iter().zip(&sources).enumerate() {
-        let rec = record_of(f, &s.bytes, &limits);
-        let pixels = stemma_container::pixels::pixel_id(&s.bytes, &limits)
+        let rec = record_of(f, &s.bytes, limits);
+        let pixels = stemma_container::pixels::pixel_id(&s.bytes, limits)
             .ok()
             .map(|id| id.to_string());
         table.push(frame_row(i as u64, rec.as_ref(), pixels));

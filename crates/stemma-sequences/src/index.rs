@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use stemma_container::Limits;
-use stemma_import::{recognise_filename, FileKind, FolderContext, Resolved, Tier, Tool};
+use stemma_import::{
+    recognise_filename, FileKind, FolderContext, Resolved, Tier, Tool, RUN_FILE_DIALECTS,
+};
 use stemma_model::Record;
 
 use crate::sequence::{scan_folder_with, ScanOptions};
@@ -40,13 +42,14 @@ pub struct FrameIndex {
 
 impl FrameIndex {
     /// Whether a file's resolved record may be replaced by its frame record: a run's frame record (settings,
-    /// gaps, cadence, parents) says more than the file's name, but never overrides what the file itself or the
-    /// files beside it hold.
+    /// gaps, cadence, parents) says more than the file's name or than the run's files read for this frame alone
+    /// (`stemma_import::run_files`, which build the same record without the neighbours), but never overrides what
+    /// the file itself or other files beside it (an A1111 `.txt`) hold.
     pub fn wants(resolved: &Resolved) -> bool {
         resolved.source.is_none()
-            || resolved
-                .record_layer()
-                .is_some_and(|layer| layer.tier == Tier::Name)
+            || resolved.record_layer().is_some_and(|layer| {
+                layer.tier == Tier::Name || RUN_FILE_DIALECTS.contains(&layer.dialect)
+            })
     }
 
     /// Scan, once each, the folders whose candidates look like frames of a run (interpolated frames: the folder

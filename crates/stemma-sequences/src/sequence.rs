@@ -16,9 +16,10 @@ use stemma_model::{relation, Parent, RawEntry, Record, Sequence};
 
 use crate::error::{io_err, Result};
 use stemma_import::names::{recognise_filename, FileKind, FilenameMatch};
+use stemma_import::run_files::{run_is_animated, run_sequence_id};
 use stemma_import::settings::{import_settings_file, RunSettings};
 use stemma_import::sidecars::{parse_deforum_srt, DeforumSrt};
-use stemma_import::{is_camera_name, Tool};
+use stemma_import::{is_camera_name, RunFrame, Tool};
 
 /// What a frame is within its sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -157,9 +158,13 @@ impl Default for ScanOptions {
 /// Most missing indices listed in [`SequenceReport::gaps`].
 pub const MAX_GAPS: usize = 100_000;
 
-/// Scan a folder with the default options and return its sequences.
-pub fn scan_folder(path: &Path) -> Result<Vec<SequenceReport>> {
-    Ok(scan_folder_with(path, &ScanOptions::default())?.sequences)
+/// Scan a folder within `limits` (computing lineage ids) and return its sequences.
+pub fn scan_folder(path: &Path, limits: &Limits) -> Result<Vec<SequenceReport>> {
+    let options = ScanOptions {
+        compute_ids: true,
+        limits: *limits,
+    };
+    Ok(scan_folder_with(path, &options)?.sequences)
 }
 
 static NUMBERED: LazyLock<Option<Regex>> =
@@ -206,21 +211,6 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn to_disco(mut m: FilenameMatch) -> FilenameMatch {
-    if m.tool == Tool::Pytti && m.run.is_some() {
-        m.tool = Tool::Disco;
-        m.kind = FileKind::Image;
-        m.pattern = "disco-still";
-        m.frame = m.counter;
-        m.notes
-            .push("read as Disco Diffusion: other files of this run are Disco's".into());
-        if let (Some(b), Some(r)) = (&m.batch, m.run) {
-            m.sequence_key = Some(format!("disco:{b}({r})"));
-        }
-    }
-    m
-}
-
 /// Scan a folder.
 pub fn scan_folder_with(path: &Path, options: &ScanOptions) -> Result<FolderScan> {
     let (files, dirs) = list_dir(path)?;
@@ -241,11 +231,11 @@ pub fn scan_folder_with(path: &Path, options: &ScanOptions) -> Result<FolderScan
     for file in &files {
         let m = recognise_filename(file);
         match m.as_ref().map(|m| m.kind) {
-            Some(FileKind::Settings) => match import_settings_file(file) {
+            Some(FileKind::Settings) => match import_settings_file(file, &options.limits) {
                 Ok(s) => {
                     if let Some(resumed) = s.resumes.clone() {
                         resume_settings
-                            .entry(format!("deforum:{resumed}"))
+                            .entry(format!("{}:{resumed}", Tool::Deforum.id()))
                             .or_default()
                             .push((file.clone(), s.clone()));
                     }
@@ -259,8 +249,10 @@ pub fn scan_folder_with(path: &Path, options: &ScanOptions) -> Result<FolderScan
                 Err(e) => scan.warnings.push(format!("{}: {e}", file.display())),
             },
             Some(FileKind::Subtitles) => {
-                let text = std::fs::read_to_string(file).map_err(io_err(file))?;
-                match (parse_deforum_srt(&text), m.and_then(|m| m.sequence_key)) {
+                // Subtitles that cannot be read (too large, not UTF-8, no cue) are a warning, not a failed scan.
+                let srt = stemma_import::read_sibling_text(file, &options.limits)
+                    .and_then(|text| parse_deforum_srt(&text));
+                match (srt, m.and_then(|m| m.sequence_key)) {
                     (Ok(srt), Some(key)) => {
                         srts.insert(key, (file.clone(), srt));
                     }
@@ -318,9 +310,10 @@ pub fn scan_folder_with(path: &Path, options: &ScanOptions) -> Result<FolderScan
     for (path, m) in frames {
         let m = match (&m.batch, m.run) {
             (Some(b), Some(r))
-                if m.tool == Tool::Pytti && disco_runs.contains(&format!("disco:{b}({r})")) =>
+                if m.tool == Tool::Pytti
+                    && disco_runs.contains(&format!("{}:{b}({r})", Tool::Disco.id())) =>
             {
-                to_disco(m)
+                m.read_as_disco()
             }
             _ => m,
         };
@@ -560,15 +553,7 @@ fn build_sequence(
     };
     let s = settings.map(|(_, s)| s);
     let srt = srt.map(|(_, s)| s);
-    report.animated = match (group.tool, s.and_then(|s| s.animated)) {
-        // Disco does not save animation_mode: padded frame numbers mean animation, except in v3, which padded
-        // stills and had no animation (its text_prompts is a list).
-        (Tool::Disco, _) => {
-            group.animated_by_name && s.and_then(|s| s.variant.as_deref()) != Some("disco-v3")
-        }
-        (_, Some(a)) => a,
-        _ => group.animated_by_name,
-    };
+    report.animated = run_is_animated(group.tool, s, group.animated_by_name);
     report.fps = srt.and_then(|s| s.fps).or(s.and_then(|s| s.fps));
 
     // One member per index; the rest are duplicates.
@@ -596,10 +581,7 @@ fn build_sequence(
     let unique_by = s
         .map(|s| s.hash.clone())
         .or_else(|| unique.first().and_then(|c| ids.get(&c.path)));
-    if let Some(hash) = unique_by {
-        let hex = hash.trim_start_matches("sha256:");
-        report.id = format!("{}@{}", report.key, hex.get(..12).unwrap_or(hex));
-    }
+    report.id = run_sequence_id(&report.key, unique_by.as_deref());
     let present: BTreeSet<u64> = unique.iter().map(|c| c.index).collect();
     if let Some(&last) = present.iter().next_back() {
         report.last_frame = Some(last);
@@ -627,17 +609,20 @@ fn build_sequence(
             .warnings
             .push("no settings file: prompt and seed only from the file names".into());
     }
-    let cadence = s.and_then(|s| s.cadence).unwrap_or(1).max(1);
     let animated = report.animated;
-    // Cadence in-betweens: by the settings' cadence when > 1, else by the `.srt` flag (frame 0 never is one).
-    let is_cadence = |i: u64| -> bool {
-        if cadence > 1 {
-            animated && i % cadence != 0
-        } else {
-            srt.and_then(|t| t.frame(i))
-                .is_some_and(|cue| cue.cadence && i > 0)
-        }
+    let resumed_at = report.resumed_at;
+    let id = report.id.clone();
+    let frame_of = |index: u64, inline_settings: bool| RunFrame {
+        settings: s,
+        srt,
+        sequence_id: &id,
+        index,
+        animated,
+        inline_settings,
+        seed_unknown: resumed_at.is_some_and(|r| index >= r),
     };
+    // Cadence in-betweens: by the settings' cadence when > 1, else by the `.srt` flag (frame 0 never is one).
+    let is_cadence = |i: u64| -> bool { frame_of(i, false).is_cadence() };
     let prev_generated =
         |i: u64| -> Option<u64> { (0..i).rev().take(100_000).find(|&j| !is_cadence(j)) };
     let next_generated =
@@ -651,49 +636,13 @@ fn build_sequence(
         };
     let by_index: BTreeMap<u64, PathBuf> =
         unique.iter().map(|c| (c.index, c.path.clone())).collect();
-    let mut inlined = false;
-    for c in &unique {
+    for (n, c) in unique.iter().enumerate() {
         let i = c.index;
-        let cadence_frame = is_cadence(i);
-        let mut record = match s {
-            Some(s) => {
-                let r = s.frame_record(&report.id, i, !inlined);
-                inlined = true;
-                r
-            }
-            None => {
-                c.m.as_ref()
-                    .map(FilenameMatch::to_record)
-                    .unwrap_or_else(Record::new)
-            }
-        };
-        if s.is_some() {
-            record.raw.push(RawEntry {
-                origin: "filename".into(),
-                text: Some(file_name(&c.path)),
-                ..RawEntry::default()
-            });
-        }
-        // Seeds: Disco stills are not re-seeded per image; frames after a resume have an unknown seed.
-        let seed_unknown = (group.tool == Tool::Disco && !report.animated && i > 0)
-            || report.resumed_at.is_some_and(|r| i >= r)
-            || cadence_frame;
-        if seed_unknown {
-            if let Some(p) = record.params.as_mut() {
-                p.seed = None;
-            }
-        }
-        if let Some(cue) = srt.and_then(|t| t.frame(i)) {
-            if let Some(seed) = &cue.seed {
-                record.params_mut().seed = Some(seed.clone());
-            }
-            if let Some(prompt) = &cue.prompt {
-                let p = record.prompt_mut();
-                p.positive = Some(prompt.clone());
-                p.negative = cue.negative.clone();
-                p.parts.clear();
-            }
-        }
+        let frame = frame_of(i, n == 0);
+        let cadence_frame = frame.is_cadence();
+        // The settings (inline in the first frame), the seed by the seed rule unless this frame's seed is
+        // unknown (Disco stills, resumed segments, cadence in-betweens), the `.srt` cue, the sequence position.
+        let mut record = frame.record(c.m.as_ref(), &file_name(&c.path));
         let mut parents = Vec::new();
         let time = i as f64;
         if cadence_frame {
@@ -718,18 +667,6 @@ fn build_sequence(
             }
         }
         record.parents = parents;
-        if let Some(run) = record.run.as_mut() {
-            run.id = report.id.clone();
-        }
-        let seq = record.sequence.get_or_insert_with(|| Sequence {
-            id: report.id.clone(),
-            ..Sequence::default()
-        });
-        seq.id = report.id.clone();
-        seq.frame = Some(i);
-        seq.time = Some(time);
-        seq.fps = report.fps;
-        seq.interpolated = cadence_frame;
         report.frames.push(FrameEntry {
             path: c.path.clone(),
             index: i,
@@ -826,7 +763,7 @@ fn link_interpolation(
     }
     if factor.is_none() {
         if let Some(settings) = &seq.settings_file {
-            if let Ok(s) = import_settings_file(settings) {
+            if let Ok(s) = import_settings_file(settings, &ids.options.limits) {
                 if let Some(i) = s.interpolation {
                     factor = Some((i.factor, "settings"));
                     slow_mo = i.slow_mo;

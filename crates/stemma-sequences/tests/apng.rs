@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
+use stemma_container::Limits;
 use stemma_model::relation;
 use stemma_sequences::apng::delay_for_fps;
 use stemma_sequences::{export_apng, export_sequence, scan_folder};
@@ -60,9 +61,9 @@ fn same_format_frames_are_copied_without_reencoding() {
     .unwrap();
     let out = tmp.path().join("out").join("run.png");
     std::fs::create_dir(out.parent().unwrap()).unwrap();
-    let seqs = scan_folder(dir).unwrap();
+    let seqs = scan_folder(dir, &Limits::DEFAULT).unwrap();
     assert_eq!(seqs.len(), 1);
-    let export = export_sequence(&seqs[0], Some(12.0), &out).unwrap();
+    let export = export_sequence(&seqs[0], Some(12.0), &out, &Limits::DEFAULT).unwrap();
     assert!(export.copied);
     assert_eq!(export.frames, 5);
     assert_eq!(export.delay, (1, 12));
@@ -156,7 +157,7 @@ fn mixed_formats_are_reencoded_losslessly() {
         .save(&paths[2])
         .unwrap();
     let out = dir.join("mixed.apng");
-    let export = export_apng(&paths, 8.0, &out).unwrap();
+    let export = export_apng(&paths, 8.0, &out, &Limits::DEFAULT).unwrap();
     assert!(!export.copied);
     let (n, frames) = apng_frames(&out);
     assert_eq!(n, 3);
@@ -190,10 +191,10 @@ fn frames_of_different_sizes_and_bad_fps_are_errors() {
     RgbImage::new(3, 3).save(&a).unwrap();
     RgbImage::new(4, 3).save(&b).unwrap();
     let out = tmp.path().join("x.png");
-    assert!(export_apng(&[a.clone(), b], 10.0, &out).is_err());
+    assert!(export_apng(&[a.clone(), b], 10.0, &out, &Limits::DEFAULT).is_err());
     assert!(!out.exists(), "nothing written on error");
-    assert!(export_apng(&[a], 0.0, &out).is_err());
-    assert!(export_apng(&[], 10.0, &out).is_err());
+    assert!(export_apng(&[a], 0.0, &out, &Limits::DEFAULT).is_err());
+    assert!(export_apng(&[], 10.0, &out, &Limits::DEFAULT).is_err());
     assert_eq!(delay_for_fps(29.97).unwrap(), (100, 2997));
     assert_eq!(delay_for_fps(24.0).unwrap(), (1, 24));
 }
@@ -213,8 +214,8 @@ fn missing_frames_keep_their_sequence_numbers_in_the_table() {
     )
     .unwrap();
     let out = tmp.path().join("run.apng");
-    let seqs = scan_folder(dir).unwrap();
-    export_sequence(&seqs[0], Some(12.0), &out).unwrap();
+    let seqs = scan_folder(dir, &Limits::DEFAULT).unwrap();
+    export_sequence(&seqs[0], Some(12.0), &out, &Limits::DEFAULT).unwrap();
     let meta = stemma_container::ops::scan_path(&out, &stemma_container::Limits::DEFAULT).unwrap();
     let record = stemma_model::parse_record(meta.record_json.as_deref().unwrap()).unwrap();
     let rows: Vec<(u64, Option<u64>)> = record.frames.iter().map(|f| (f.index, f.frame)).collect();

@@ -458,8 +458,11 @@ fn generic_numbered_frames_and_ids_off() {
 
 #[test]
 fn a_missing_folder_is_an_error_not_a_panic() {
-    let err = stemma_sequences::scan_folder(&PathBuf::from("/nonexistent/stemma-legacy-test"))
-        .unwrap_err();
+    let err = stemma_sequences::scan_folder(
+        &PathBuf::from("/nonexistent/stemma-legacy-test"),
+        &stemma_container::Limits::DEFAULT,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("nonexistent"));
 }
 
@@ -539,7 +542,7 @@ fn deforum_srt_gives_per_frame_seed_and_prompt() {
                2\n00:00:00,100 --> 00:00:00,200\nF#: 1; Cadence: false; Seed: 902; Angle: 0; Prompt: a fox --neg fog\n\n\
                3\n00:00:00,200 --> 00:00:00,300\nF#: 2; Cadence: false; Seed: 903; Angle: 1; Prompt: a wolf --neg\n\n";
     std::fs::write(dir.join(format!("{ts}.srt")), srt).unwrap();
-    let scans = stemma_sequences::scan_folder(dir).unwrap();
+    let scans = stemma_sequences::scan_folder(dir, &stemma_container::Limits::DEFAULT).unwrap();
     let run = seq(&scans, &format!("deforum:{ts}"));
     assert!(run.srt_file.is_some());
     assert_eq!(run.fps, Some(10.0), "from the cue timing");
@@ -576,7 +579,7 @@ fn pytti_run_folder_with_settings_txt() {
     }
     let settings = "{\"scenes\": \"a bird || a cloud\", \"scene_prefix\": \"\", \"scene_suffix\": \" | oil painting:0.5\", \"seed\": 31337, \"steps_per_scene\": 40, \"save_every\": 20, \"steps_per_frame\": 20, \"animation_mode\": \"2D\", \"frames_per_second\": 8, \"file_namespace\": \"bird\"}\n\nb'0.00: a bird  | oil painting:0.5'\nb'2.00:  a cloud | oil painting:0.5'\n";
     std::fs::write(dir.join("bird(2)_settings.txt"), settings).unwrap();
-    let scans = stemma_sequences::scan_folder(dir).unwrap();
+    let scans = stemma_sequences::scan_folder(dir, &stemma_container::Limits::DEFAULT).unwrap();
     assert_eq!(scans.len(), 1);
     let run = &scans[0];
     assert_eq!(run.key, "pytti:bird(2)");

@@ -130,13 +130,29 @@ pub fn files() -> BTreeMap<String, Vec<u8>> {
         stemma_model::expand_raw_references(&mut expanded, lookup).unwrap(),
         1
     );
+    // The record as an importer makes it (the value copied, no hash) becomes the stored record when written into
+    // the file that keeps the value.
+    let mut imported = expanded.clone();
+    for entry in &mut imported.raw {
+        entry.sha256 = None;
+    }
+    let imported_value: Value =
+        serde_json::from_str(&stemma_model::record_to_json(&imported).unwrap()).unwrap();
+    assert_eq!(
+        stemma_model::reference_raw_values(&mut imported, 0, lookup),
+        1
+    );
+    assert_eq!(
+        stemma_model::record_to_json(&imported).unwrap(),
+        with_reference
+    );
     let expanded: Value =
         serde_json::from_str(&stemma_model::record_to_json(&expanded).unwrap()).unwrap();
     let record: Value = serde_json::from_str(&with_reference).unwrap();
     files.insert(
         "json/raw-reference.json".into(),
         pretty(
-            &json!([{"file": "valid/raw-reference.png", "record": record, "expanded": expanded}]),
+            &json!([{"file": "valid/raw-reference.png", "imported": imported_value, "record": record, "expanded": expanded}]),
         ),
     );
     files

@@ -50,6 +50,10 @@ pub static IMPORTERS: &[&dyn Importer] = &[
     &stealth::Stealth,
     &crate::beside::A1111TextFile,
     &crate::beside::A1111LogCsv,
+    &crate::run_files::DISCO_SETTINGS,
+    &crate::run_files::PYTTI_SETTINGS,
+    &crate::run_files::DEFORUM_SETTINGS,
+    &crate::run_files::DeforumSubtitles,
     &crate::name_importer::FileName,
 ];
 

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use image::{DynamicImage, GenericImageView};
 use serde_json::Value;
 use stemma_container::source::Source;
-use stemma_container::{Format, Limits};
+use stemma_container::Format;
 use stemma_model::RawEntry;
 
 use super::a1111::infotext_record;
@@ -234,7 +234,7 @@ impl Importer for Stealth {
         // The first pixel rows rule out almost every file; only a file whose first pixels are a signature (or a
         // lossless WebP, which cannot be probed) is decoded whole.
         let source: &dyn Source = &file;
-        match probe_stealth(source, &Limits::DEFAULT) {
+        match probe_stealth(source, &evidence.limits) {
             Ok(StealthProbe::Signature | StealthProbe::NeedsFullDecode) => {
                 Confidence::when(hidden_of(evidence).is_some(), Confidence::Strong)
             }

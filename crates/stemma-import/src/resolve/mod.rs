@@ -154,10 +154,15 @@ pub fn resolve_in(path: &Path, folder: &FolderContext, opts: &ResolveOptions) ->
         if sidecar_json.is_some() {
             warnings.push("a sidecar exists too; the embedded record is used".into());
         }
-        let record = parse_record(json).map_err(|error| Error::Record {
+        let mut record = parse_record(json).map_err(|error| Error::Record {
             path: path.to_path_buf(),
             error,
         })?;
+        // A record leaves its file complete: `raw` references are expanded from the file's own values (§3.4.1).
+        warnings.extend(crate::raw_refs::expand_values_from_file(
+            &mut record,
+            &metadata,
+        ));
         return Ok(Resolved {
             metadata,
             record: Some(record),
