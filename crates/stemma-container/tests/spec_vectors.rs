@@ -542,7 +542,8 @@ fn every_vector_on_disk_is_what_the_generator_makes() {
     }
     let mut listed = Vec::new();
     files_on_disk(&dir, &dir, &mut listed);
-    listed.retain(|n| n != "README.md");
+    // `runs/` holds the run-manifest vectors, made and checked by stemma-runs' own test.
+    listed.retain(|n| n != "README.md" && !n.starts_with("runs/"));
     for name in listed {
         assert!(
             files.contains_key(&name),
