@@ -207,7 +207,7 @@ def main():
           f"{single_mem / single_size:.1f}x (target < 4) |")
     print(f"| the same, less the process's own start-up (`stemma --version`: {base_mem / 1e6:.1f} MB) | "
           f"{(single_mem - base_mem) / 1e6:.1f} MB | {(single_mem - base_mem) / single_size:.1f}x |")
-    print(f"| `stemma stamp DIR` of {n} files (2 threads) | {stamp_mem / 1e6:.1f} MB | |")
+    print(f"| `stemma stamp DIR` of {n} files ({2 * os.cpu_count()} threads) | {stamp_mem / 1e6:.1f} MB | |")
     print(f"| ExifTool batch | {exif_mem / 1e6:.1f} MB | |")
     print(f"\nre-stamp summary: {line.strip()}")
 
