@@ -11,6 +11,9 @@ use std::sync::Mutex;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use stemma_container::atomic::FolderSyncs;
+use stemma_container::edit_file::OpenedFile;
+use stemma_container::mirror::Mirrors;
 use stemma_container::{ops, sidecar, Edit, Limits, RecordChange};
 use stemma_import::{import_path, resolve_metadata, ResolveOptions, Tool};
 use stemma_model::{record_to_json, Record};
@@ -74,6 +77,7 @@ pub fn run(args: Args) -> Result<u8> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let lines = Mutex::new(Vec::new());
+    let syncs = FolderSyncs::default();
     let log = |file: &Path, outcome: &Outcome| {
         if args.verbose {
             let line = match outcome {
@@ -92,7 +96,7 @@ pub fn run(args: Args) -> Result<u8> {
     let mut outcomes: Vec<Outcome> = files
         .par_iter()
         .map(|file| {
-            let outcome = import_one(file, &args, &limits, &folders);
+            let outcome = import_one(file, &args, &limits, &folders, &syncs);
             if !matches!(outcome, Outcome::Frame(_)) {
                 log(file, &outcome);
             }
@@ -119,7 +123,7 @@ pub fn run(args: Args) -> Result<u8> {
                     Outcome::Frame(record) => record.as_deref(),
                     _ => None,
                 };
-                let outcome = import_frame(file, by_name, &found, &args, &limits);
+                let outcome = import_frame(file, by_name, &found, &args, &limits, &syncs);
                 log(file, &outcome);
                 (i, outcome)
             })
@@ -129,6 +133,13 @@ pub fn run(args: Args) -> Result<u8> {
         }
     }
     bar.finish_and_clear();
+    // Each folder written to is synced once, after all its files were renamed into place.
+    for (folder, err) in syncs.sync() {
+        eprintln!(
+            "stemma: warning: {}: folder not synced to disk: {err}",
+            folder.display()
+        );
+    }
     if let Ok(mut l) = lines.lock() {
         l.sort();
         for line in l.iter() {
@@ -187,7 +198,13 @@ fn dialect_key(d: &str) -> &str {
     }
 }
 
-fn import_one(file: &Path, args: &Args, limits: &Limits, folders: &Folders) -> Outcome {
+fn import_one(
+    file: &Path,
+    args: &Args,
+    limits: &Limits,
+    folders: &Folders,
+    syncs: &FolderSyncs,
+) -> Outcome {
     let fail = |dialect: &str, e: anyhow::Error| {
         Outcome::Failed(dialect.to_string(), Chain(&e).to_string())
     };
@@ -235,7 +252,7 @@ fn import_one(file: &Path, args: &Args, limits: &Limits, folders: &Folders) -> O
     if !args.sidecar {
         stemma_import::reference_values_kept_in_file(&mut record, &resolved.metadata);
     }
-    store(file, &dialect, &record, args, limits)
+    store(file, Some(bytes), &dialect, &record, args, limits, syncs)
 }
 
 /// The label of the importer that made the record, for the summary (`a1111`, `comfyui`, ...).
@@ -253,8 +270,17 @@ fn record_dialect(resolved: &stemma_import::Resolved) -> String {
     }
 }
 
-/// Write `record` into `file` (or its sidecar) unless this is a dry run.
-fn store(file: &Path, dialect: &str, record: &Record, args: &Args, limits: &Limits) -> Outcome {
+/// Write `record` into `file` (or its sidecar) unless this is a dry run. `bytes`: the file as already read (under
+/// the caller's update lock), so that it is not read again.
+fn store(
+    file: &Path,
+    bytes: Option<Vec<u8>>,
+    dialect: &str,
+    record: &Record,
+    args: &Args,
+    limits: &Limits,
+    syncs: &FolderSyncs,
+) -> Outcome {
     let fail = |dialect: &str, e: anyhow::Error| {
         Outcome::Failed(dialect.to_string(), Chain(&e).to_string())
     };
@@ -285,9 +311,16 @@ fn store(file: &Path, dialect: &str, record: &Record, args: &Args, limits: &Limi
     };
     let options = stemma_container::atomic::WriteOptions {
         allow_read_only: args.force,
+        defer_folder_sync: true,
     };
-    match ops::rewrite_with(file, None, &edit, limits, &options) {
+    let opened = match bytes {
+        Some(b) => OpenedFile::from_bytes(file, b, limits),
+        None => OpenedFile::open(file, true, limits),
+    };
+    let mirrors = Mirrors::from_record(record, &edit);
+    match opened.and_then(|o| o.write(None, &edit, &mirrors, limits, &options)) {
         Ok(done) => {
+            syncs.add(done.unsynced_folder.as_deref());
             for note in &done.notes {
                 eprintln!("stemma: warning: {}: {note}", file.display());
             }
@@ -298,7 +331,7 @@ fn store(file: &Path, dialect: &str, record: &Record, args: &Args, limits: &Limi
         }
         Err(e) => fail(
             dialect,
-            anyhow::Error::new(e).context(format!("{}: not written", file.display())),
+            crate::batch::with_force_hint(e).context(format!("{}: not written", file.display())),
         ),
     }
 }
@@ -312,9 +345,10 @@ fn import_frame(
     index: &FrameIndex,
     args: &Args,
     limits: &Limits,
+    syncs: &FolderSyncs,
 ) -> Outcome {
     if let Some((label, record)) = index.get(file) {
-        return store(file, label, record, args, limits);
+        return store(file, None, label, record, args, limits, syncs);
     }
     let record = match args.as_tool {
         Some(tool) => import_path(file, Some(tool), limits).ok(),
@@ -328,5 +362,13 @@ fn import_frame(
         .as_ref()
         .map(|g| g.name.clone())
         .unwrap_or_else(|| "filename".into());
-    store(file, &format!("name:{tool}"), &record, args, limits)
+    store(
+        file,
+        None,
+        &format!("name:{tool}"),
+        &record,
+        args,
+        limits,
+        syncs,
+    )
 }

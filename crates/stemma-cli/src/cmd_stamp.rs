@@ -1,24 +1,29 @@
-//! `stemma stamp`: write or update a file's record from flags and/or a record file.
+//! `stemma stamp`: write or update the record of one file or many (files and folders, in parallel) from flags
+//! and/or a record file.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
-use stemma_container::atomic::WriteOptions;
-use stemma_container::{ops, sidecar, Edit, Limits, RecordChange};
+use stemma_container::atomic::{FolderSyncs, WriteOptions};
+use stemma_container::edit_file::{OpenedFile, PixelsFrom};
+use stemma_container::{ops, sidecar, Edit, Limits};
 use stemma_model::{
     parse_record, record_to_json, relation, ContentId, Params, Parent, Record, Sequence,
 };
 
+use crate::batch::{with_force_hint, Batch};
+use crate::files::{expand, Folders};
 use crate::output::{done, Chain, UsageError};
 use crate::{config, exit};
-use stemma_import::{resolve, ResolveOptions};
+use stemma_import::{resolve_in, ResolveOptions};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The image to stamp.
-    file: PathBuf,
-    /// Write the result here instead of rewriting FILE in place.
+    /// The images to stamp, or folders to walk (their image files are stamped, in parallel).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Write the result here instead of rewriting FILE in place (only with a single FILE).
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Start from this record (JSON file, `-` for standard input); flags are applied on top.
@@ -90,18 +95,148 @@ pub struct Args {
     quiet: bool,
 }
 
+/// What every file of the command shares: the configuration, the record file and the parents, read once.
+struct Shared {
+    config: config::Config,
+    /// The record given with `--record`, parsed once.
+    record: Option<Record>,
+    /// The `--parent` edges, each parent file's id computed once.
+    parents: Vec<Parent>,
+    edit: Edit,
+}
+
 pub fn run(args: Args) -> Result<u8> {
     let limits = Limits::default();
-    let config = config::load()?;
-    // Held from reading the current record to writing the new one, so that concurrent stamps serialise instead
-    // of losing each other's changes. A file that cannot be opened fails below with a better message.
-    let _lock = stemma_container::lock::lock_for_update(&args.file).ok();
-    let mut record = base_record(&args, &limits)?;
-    apply_flags(&mut record, &args, &limits)?;
-    if let Some(folder) = &args.frames_from {
-        crate::stamp_frames::apply(&mut record, &args.file, folder, &limits)?;
+    let single = args.files.len() == 1 && !args.files[0].is_dir();
+    if !single && (args.output.is_some() || args.frames_from.is_some()) {
+        return Err(UsageError("--output and --frames-from need exactly one FILE".into()).into());
     }
-    if let Some(author) = args.prompt_author.clone().or(config.prompt_author.clone()) {
+    let config = config::load()?;
+    let record = args
+        .record
+        .as_ref()
+        .map(|p| read_record_file(p))
+        .transpose()?;
+    let parents = args
+        .parents
+        .iter()
+        .map(|spec| resolve_parent(spec, &limits))
+        .collect::<Result<Vec<_>>>()?;
+    let edit = Edit {
+        force: args.force,
+        xmp_mirrors: config::choose(false, args.no_xmp, config.xmp, true),
+        a1111_mirror: config::choose(args.a1111, args.no_a1111, config.a1111, false),
+        windows_text: config::choose(args.windows, args.no_windows, config.windows, false),
+        ..Edit::default()
+    };
+    let shared = Shared {
+        config,
+        record,
+        parents,
+        edit,
+    };
+    if single {
+        let file = &args.files[0];
+        let folders = Folders::new(std::slice::from_ref(file));
+        let written = stamp_one(file, &args, &shared, &folders, &limits, None)?;
+        for note in &written.notes {
+            eprintln!("stemma: warning: {}: {note}", file.display());
+        }
+        done(args.quiet, format_args!("{written}"));
+        return Ok(exit::OK);
+    }
+    let files = expand(&args.files);
+    let folders = Folders::new(&files);
+    let batch = Batch::new(files.len(), args.quiet);
+    let results = batch.run(&files, |file| {
+        let result = stamp_one(file, &args, &shared, &folders, &limits, Some(&batch.syncs));
+        if let Ok(w) = &result {
+            for note in &w.notes {
+                batch.warn(&format!("{}: {note}", file.display()));
+            }
+        }
+        result
+    });
+    batch.finish();
+    let mut tally = Tally::default();
+    for result in &results {
+        match result {
+            Ok(w) => tally.add(w),
+            Err(e) => {
+                tally.failed += 1;
+                eprintln!("stemma: {}", Chain(e));
+            }
+        }
+    }
+    done(args.quiet, format_args!("{}", tally.line(files.len())));
+    Ok(if tally.failed == 0 {
+        exit::OK
+    } else {
+        exit::FILE_ERROR
+    })
+}
+
+/// The counts of a batch, for its one-line summary.
+#[derive(Default)]
+struct Tally {
+    written: usize,
+    unchanged: usize,
+    sidecars: usize,
+    failed: usize,
+    decoded: usize,
+    reused: usize,
+}
+
+impl Tally {
+    fn add(&mut self, w: &Written) {
+        match w.how {
+            How::InPlace | How::Output => self.written += 1,
+            How::Unchanged => self.unchanged += 1,
+            How::Sidecar => self.sidecars += 1,
+        }
+        match w.pixels {
+            PixelsFrom::Decoded => self.decoded += 1,
+            PixelsFrom::Reused => self.reused += 1,
+            PixelsFrom::None => {}
+        }
+    }
+
+    fn line(&self, files: usize) -> String {
+        let mut line = format!("{files} files: {} records written", self.written);
+        if self.sidecars > 0 {
+            line.push_str(&format!(", {} sidecars written", self.sidecars));
+        }
+        line.push_str(&format!(
+            ", {} unchanged, {} failed (pixel ids: {} decoded, {} reused from unchanged image data)",
+            self.unchanged, self.failed, self.decoded, self.reused
+        ));
+        line
+    }
+}
+
+/// Stamp one file: its base record, the flags on top, then the write.
+fn stamp_one(
+    file: &Path,
+    args: &Args,
+    shared: &Shared,
+    folders: &Folders,
+    limits: &Limits,
+    syncs: Option<&FolderSyncs>,
+) -> Result<Written> {
+    // Held from reading the current record to writing the new one, so that concurrent stamps serialise instead
+    // of losing each other's changes (re-entrant: the write takes it again). A file that cannot be opened fails
+    // below with a better message.
+    let _lock = stemma_container::lock::lock_for_update(file).ok();
+    let mut record = base_record(file, args, shared, folders, limits)?;
+    apply_flags(&mut record, args, &shared.parents)?;
+    if let Some(folder) = &args.frames_from {
+        crate::stamp_frames::apply(&mut record, file, folder, limits)?;
+    }
+    if let Some(author) = args
+        .prompt_author
+        .clone()
+        .or(shared.config.prompt_author.clone())
+    {
         if record
             .prompt
             .as_ref()
@@ -113,20 +248,12 @@ pub fn run(args: Args) -> Result<u8> {
         }
     }
     let target = Target {
-        file: &args.file,
+        file,
         output: args.output.as_deref(),
         sidecar: args.sidecar,
-        edit: Edit {
-            force: args.force,
-            xmp_mirrors: config::choose(false, args.no_xmp, config.xmp, true),
-            a1111_mirror: config::choose(args.a1111, args.no_a1111, config.a1111, false),
-            windows_text: config::choose(args.windows, args.no_windows, config.windows, false),
-            ..Edit::default()
-        },
+        edit: shared.edit.clone(),
     };
-    let written = write_record(&target, record, &limits)?;
-    done(args.quiet, format_args!("{written}"));
-    Ok(exit::OK)
+    write_record_in(&target, record, limits, syncs)
 }
 
 /// What `write_record` did, as the one line a command prints.
@@ -134,6 +261,10 @@ pub struct Written {
     /// The file (or sidecar) written, or the file left as it was.
     pub path: PathBuf,
     pub how: How,
+    /// Where the record's pixel id came from.
+    pub pixels: PixelsFrom,
+    /// What the user should know (mirrors not written, a hard link split), printed by the caller.
+    pub notes: Vec<String>,
 }
 
 pub enum How {
@@ -169,25 +300,63 @@ pub struct Target<'a> {
 }
 
 /// Write `record` for `target.file`: refuse damaged files, fill in the content ids, validate against the schema,
-/// then rewrite the file atomically (or write its sidecar).
-pub fn write_record(target: &Target, mut record: Record, limits: &Limits) -> Result<Written> {
+/// then rewrite the file atomically (or write its sidecar). Notes are printed on standard error.
+pub fn write_record(target: &Target, record: Record, limits: &Limits) -> Result<Written> {
+    let written = write_record_in(target, record, limits, None)?;
+    for note in &written.notes {
+        eprintln!("stemma: warning: {}: {note}", target.file.display());
+    }
+    Ok(written)
+}
+
+/// [`write_record`] for one file of a batch: the folder's fsync is left to `syncs` (when given), notes are
+/// returned. The file is read once: the same bytes give the damage check, the content ids and the edit.
+///
+/// The pixel id is reused from the record's own `content` when its `data` equals the file's data id (the image
+/// data did not change, so neither did the pixels); otherwise it is decoded, row by row.
+pub fn write_record_in(
+    target: &Target,
+    mut record: Record,
+    limits: &Limits,
+    syncs: Option<&FolderSyncs>,
+) -> Result<Written> {
     let file = target.file;
     let name = || file.display().to_string();
-    let bytes = std::fs::read(file).with_context(name)?;
-    let source: &dyn stemma_container::source::Source = &bytes.as_slice();
-    match ops::handler_of(source) {
-        Ok(handler) => {
-            // A damaged file is refused before anything else, with the damage named.
-            let problems = handler.damage(&bytes, limits).with_context(name)?;
-            if !problems.is_empty() {
-                bail!("{}: not written: {}", file.display(), problems.join("; "));
-            }
+    let in_place = target.output.is_none() && !target.sidecar;
+    let stored = record.content.take();
+    let mut pixels = PixelsFrom::None;
+    let opened = match OpenedFile::open(file, in_place, limits) {
+        Ok(opened) => {
             // The ids describe the image data, which writing a record does not change, so they come from the input.
-            record.content = Some(ops::content_ids(&bytes, true, limits).with_context(name)?);
+            let (ids, from) = opened
+                .content_ids(stored.as_ref(), true, limits)
+                .with_context(name)?;
+            record.content = Some(ids);
+            pixels = from;
+            Some(opened)
+        }
+        // A damaged file is refused before anything else, with the damage named.
+        Err(stemma_container::Error::Damaged(problems)) => {
+            bail!("{}: not written: {problems}", file.display())
         }
         // Any file can have a sidecar, even one stemma cannot read.
-        Err(_) if target.sidecar => {}
+        Err(
+            stemma_container::Error::UnknownFormat(_) | stemma_container::Error::Unsupported { .. },
+        ) if target.sidecar => {
+            record.content = stored;
+            None
+        }
         Err(e) => return Err(e).with_context(name),
+    };
+    // Rewritten in place and keeping every other chunk, the file still holds the large values the record's `raw`
+    // copies: the record names them instead (spec §3.4.1), as `import` does.
+    if in_place && target.edit.strip.is_none() && !record.raw.is_empty() {
+        if let Some(o) = &opened {
+            let bytes: &[u8] = o.bytes();
+            if let Ok(meta) = stemma_container::ops::scan_source(&bytes, limits) {
+                stemma_import::reference_values_kept_in_file(&mut record, &meta);
+            }
+        }
     }
     let json = record_to_json(&record)?;
     let problems = stemma_model::validate_record_json(&serde_json::from_str(&json)?);
@@ -198,40 +367,41 @@ pub fn write_record(target: &Target, mut record: Record, limits: &Limits) -> Res
             problems.join("; ")
         );
     }
-    if target.sidecar {
-        let path = sidecar::write_sidecar(file, &json)
-            .with_context(|| format!("{}: sidecar not written", file.display()))?;
-        return Ok(Written {
-            path,
-            how: How::Sidecar,
-        });
-    }
-    let edit = Edit {
-        record: RecordChange::Set(json),
-        ..target.edit.clone()
+    let opened = match opened {
+        Some(opened) if !target.sidecar => opened,
+        _ => {
+            let path = sidecar::write_sidecar(file, &json)
+                .with_context(|| format!("{}: sidecar not written", file.display()))?;
+            return Ok(Written {
+                path,
+                how: How::Sidecar,
+                pixels,
+                notes: Vec::new(),
+            });
+        }
     };
     let options = WriteOptions {
         allow_read_only: target.edit.force,
+        defer_folder_sync: syncs.is_some(),
     };
-    let rewritten = ops::rewrite_with(file, target.output, &edit, limits, &options)
+    let rewritten = opened
+        .write_record(target.output, &record, json, &target.edit, limits, &options)
+        .map_err(with_force_hint)
         .with_context(|| format!("{}: not written", file.display()))
         .map_err(|e| explain_overflow(e, file))?;
-    for note in &rewritten.notes {
-        eprintln!("stemma: warning: {}: {note}", file.display());
+    if let Some(syncs) = syncs {
+        syncs.add(rewritten.unsynced_folder.as_deref());
     }
-    Ok(match (target.output, rewritten.outcome) {
-        (Some(out), _) => Written {
-            path: out.to_path_buf(),
-            how: How::Output,
-        },
-        (None, ops::Outcome::Unchanged) => Written {
-            path: file.to_path_buf(),
-            how: How::Unchanged,
-        },
-        (None, ops::Outcome::Written) => Written {
-            path: file.to_path_buf(),
-            how: How::InPlace,
-        },
+    let how = match (target.output, rewritten.outcome) {
+        (Some(_), _) => How::Output,
+        (None, ops::Outcome::Unchanged) => How::Unchanged,
+        (None, ops::Outcome::Written) => How::InPlace,
+    };
+    Ok(Written {
+        path: target.output.unwrap_or(file).to_path_buf(),
+        how,
+        pixels,
+        notes: rewritten.notes,
     })
 }
 
@@ -259,14 +429,25 @@ fn explain_overflow(err: anyhow::Error, file: &Path) -> anyhow::Error {
     }
 }
 
-fn base_record(args: &Args, limits: &Limits) -> Result<Record> {
-    if let Some(path) = &args.record {
-        let text = if path == Path::new("-") {
-            std::io::read_to_string(std::io::stdin())?
-        } else {
-            std::fs::read_to_string(path).with_context(|| path.display().to_string())?
-        };
-        return parse_record(&text).with_context(|| path.display().to_string());
+/// The record file of `--record` (`-`: standard input), parsed.
+fn read_record_file(path: &Path) -> Result<Record> {
+    let text = if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(path).with_context(|| path.display().to_string())?
+    };
+    parse_record(&text).with_context(|| path.display().to_string())
+}
+
+fn base_record(
+    file: &Path,
+    args: &Args,
+    shared: &Shared,
+    folders: &Folders,
+    limits: &Limits,
+) -> Result<Record> {
+    if let Some(record) = &shared.record {
+        return Ok(record.clone());
     }
     if args.fresh {
         return Ok(Record::new());
@@ -275,7 +456,7 @@ fn base_record(args: &Args, limits: &Limits) -> Result<Record> {
         limits: *limits,
         ..ResolveOptions::default()
     };
-    match resolve(&args.file, &opts).map_err(anyhow::Error::new) {
+    match resolve_in(file, &folders.of(file), &opts).map_err(anyhow::Error::new) {
         Ok(resolved) => Ok(resolved.record.unwrap_or_else(Record::new)),
         // A sidecar can describe a file stemma cannot read; it starts empty.
         Err(e) if args.sidecar => {
@@ -286,7 +467,7 @@ fn base_record(args: &Args, limits: &Limits) -> Result<Record> {
     }
 }
 
-fn apply_flags(record: &mut Record, args: &Args, limits: &Limits) -> Result<()> {
+fn apply_flags(record: &mut Record, args: &Args, parents: &[Parent]) -> Result<()> {
     if let Some(p) = &args.prompt {
         record.prompt_mut().positive = Some(p.clone());
     }
@@ -313,9 +494,7 @@ fn apply_flags(record: &mut Record, args: &Args, limits: &Limits) -> Result<()> 
             .map_err(|e| UsageError(format!("--param: {e}")))?;
         record.params = Some(params);
     }
-    for spec in &args.parents {
-        record.parents.push(resolve_parent(spec, limits)?);
-    }
+    record.parents.extend(parents.iter().cloned());
     if let Some(id) = &args.sequence {
         let seq = record.sequence.get_or_insert_with(|| Sequence {
             id: id.clone(),

@@ -4,12 +4,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
-use rayon::prelude::*;
 use stemma_container::atomic::WriteOptions;
+use stemma_container::edit_file::OpenedFile;
+use stemma_container::mirror::Mirrors;
+use stemma_container::source::Source;
 use stemma_container::{ops, Edit, Limits, RecordChange, StripProfile};
 use stemma_model::{parse_record, record_to_json, share_record, Parent, Record, Sequence};
 
+use crate::batch::{with_force_hint, Batch};
 use crate::exit;
+use crate::files::expand;
 use crate::output::{done, Chain};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -27,7 +31,7 @@ enum Profile {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Files to strip (rewritten in place unless --output is given).
+    /// Files to strip (rewritten in place unless --output is given), or folders to walk.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// What to remove.
@@ -45,37 +49,75 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<u8> {
-    if args.output.is_some() && args.files.len() != 1 {
+    let single = args.files.len() == 1 && !args.files[0].is_dir();
+    if args.output.is_some() && !single {
         bail!("--output needs exactly one FILE");
     }
     let limits = Limits::default();
-    let results: Vec<Result<String>> = args
-        .files
-        .par_iter()
-        .map(|file| strip_one(file, &args, &limits))
-        .collect();
-    let mut failures = Vec::new();
+    if single {
+        let line = strip_one(&args.files[0], &args, &limits, None)?;
+        done(args.quiet, format_args!("{}", line.text));
+        return Ok(exit::OK);
+    }
+    let files = expand(&args.files);
+    let batch = Batch::new(files.len(), args.quiet);
+    let results = batch.run(&files, |file| {
+        let result = strip_one(file, &args, &limits, Some(&batch));
+        if let Ok(stripped) = &result {
+            for note in &stripped.notes {
+                batch.warn(note);
+            }
+        }
+        result
+    });
+    batch.finish();
+    let (mut written, mut unchanged, mut failed) = (0usize, 0usize, 0usize);
     for result in &results {
         match result {
-            Ok(line) => done(args.quiet, format_args!("{line}")),
-            Err(e) => failures.push(Chain(e).to_string()),
+            Ok(s) if s.written => written += 1,
+            Ok(_) => unchanged += 1,
+            Err(e) => {
+                failed += 1;
+                eprintln!("stemma: {}", Chain(e));
+            }
         }
     }
-    for f in &failures {
-        eprintln!("stemma: {f}");
-    }
-    Ok(if failures.is_empty() {
+    done(
+        args.quiet,
+        format_args!(
+            "{} files: {written} stripped, {unchanged} with nothing to strip, {failed} failed (--profile {})",
+            files.len(),
+            args.profile.name()
+        ),
+    );
+    Ok(if failed == 0 {
         exit::OK
     } else {
         exit::FILE_ERROR
     })
 }
 
-fn strip_one(file: &Path, args: &Args, limits: &Limits) -> Result<String> {
+/// What stripping one file did.
+struct Stripped {
+    /// The line a single-file strip prints.
+    text: String,
+    written: bool,
+    /// Warnings, each naming the file.
+    notes: Vec<String>,
+}
+
+fn strip_one(file: &Path, args: &Args, limits: &Limits, batch: Option<&Batch>) -> Result<Stripped> {
     let output = args.output.as_ref();
     let profile = args.profile;
-    // The lineage profile reads the record before rewriting: hold the lock across both.
-    let _lock = stemma_container::lock::lock_for_update(file).ok();
+    // Read once, under the update lock when rewritten in place: the record the lineage and share profiles keep
+    // comes from the same bytes that are rewritten.
+    let opened = OpenedFile::open(file, output.is_none(), limits)
+        .map_err(with_force_hint)
+        .with_context(|| format!("{}: not written", file.display()))?;
+    let scan = || {
+        let source: &dyn Source = &opened.bytes();
+        ops::scan_source(source, limits).with_context(|| file.display().to_string())
+    };
     let edit = match profile {
         Profile::All => Edit {
             record: RecordChange::Remove,
@@ -90,7 +132,7 @@ fn strip_one(file: &Path, args: &Args, limits: &Limits) -> Result<String> {
             ..Edit::default()
         },
         Profile::Share => {
-            let meta = ops::scan_path(file, limits).with_context(|| file.display().to_string())?;
+            let meta = scan()?;
             let change = match &meta.record_json {
                 Some(json) => {
                     let mut record =
@@ -112,7 +154,7 @@ fn strip_one(file: &Path, args: &Args, limits: &Limits) -> Result<String> {
             }
         }
         Profile::Lineage => {
-            let meta = ops::scan_path(file, limits).with_context(|| file.display().to_string())?;
+            let meta = scan()?;
             let record = match &meta.record_json {
                 Some(json) => Some(parse_record(json).with_context(|| file.display().to_string())?),
                 None => None,
@@ -129,17 +171,39 @@ fn strip_one(file: &Path, args: &Args, limits: &Limits) -> Result<String> {
             }
         }
     };
-    let options = WriteOptions {
-        allow_read_only: args.force,
+    let options = match batch {
+        Some(b) => b.options(args.force),
+        None => WriteOptions {
+            allow_read_only: args.force,
+            ..WriteOptions::default()
+        },
     };
-    let rewritten = ops::rewrite_with(file, output.map(PathBuf::as_path), &edit, limits, &options)
+    let rewritten = opened
+        .write(
+            output.map(PathBuf::as_path),
+            &edit,
+            &Mirrors::of(&edit),
+            limits,
+            &options,
+        )
+        .map_err(with_force_hint)
         .with_context(|| format!("{}: not written", file.display()))?;
-    for note in &rewritten.notes {
-        eprintln!("stemma: warning: {}: {note}", file.display());
+    if let Some(b) = batch {
+        b.syncs.add(rewritten.unsynced_folder.as_deref());
+    }
+    let notes: Vec<String> = rewritten
+        .notes
+        .iter()
+        .map(|n| format!("{}: {n}", file.display()))
+        .collect();
+    if batch.is_none() {
+        for note in &notes {
+            eprintln!("stemma: warning: {note}");
+        }
     }
     let outcome = rewritten.outcome;
     let name = profile.name();
-    Ok(match (output, outcome) {
+    let text = match (output, outcome) {
         (Some(out), _) => format!(
             "{}: written, {} stripped (--profile {name})",
             out.display(),
@@ -151,6 +215,11 @@ fn strip_one(file: &Path, args: &Args, limits: &Limits) -> Result<String> {
         (None, ops::Outcome::Written) => {
             format!("{}: stripped (--profile {name})", file.display())
         }
+    };
+    Ok(Stripped {
+        text,
+        written: outcome == ops::Outcome::Written,
+        notes,
     })
 }
 

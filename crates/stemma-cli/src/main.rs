@@ -1,6 +1,7 @@
 //! `stemma`: the command-line glue over the stemma crates. Each subcommand lives in its own module; the logic lives
 //! in the library crates.
 
+mod batch;
 mod cmd_convert;
 mod cmd_diff;
 mod cmd_export;

@@ -11,9 +11,11 @@
 //! - timestamps are not carried over: the rewritten file has a new modification time, as any change of content
 //!   does, so that backup and sync tools see the change (the record's `created` keeps when the image was made).
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::lock::{self, FileId};
@@ -21,8 +23,12 @@ use crate::lock::{self, FileId};
 /// Choices of a rewrite.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteOptions {
-    /// Rewrite a file even when it is read-only (`--force`).
+    /// Rewrite a file even when it is read-only.
     pub allow_read_only: bool,
+    /// Leave the folder's fsync (which makes the rename durable) to the caller: a batch writing many files of a
+    /// folder syncs it once at the end ([`FolderSyncs`]) instead of once per file. The file's own content is
+    /// always synced before the rename.
+    pub defer_folder_sync: bool,
 }
 
 /// What a write did besides writing.
@@ -30,6 +36,51 @@ pub struct WriteOptions {
 pub struct Written {
     /// Things the user should know (a hard link split).
     pub notes: Vec<String>,
+    /// The folder whose fsync was left to the caller (with [`WriteOptions::defer_folder_sync`]).
+    pub unsynced_folder: Option<PathBuf>,
+}
+
+/// The folders of a batch of writes whose fsync was deferred: each is synced once, by [`FolderSyncs::sync`].
+#[derive(Debug, Default)]
+pub struct FolderSyncs {
+    folders: Mutex<BTreeSet<PathBuf>>,
+}
+
+impl FolderSyncs {
+    /// Remember the folder a write left unsynced (`Written::unsynced_folder`; safe from several threads).
+    pub fn add(&self, folder: Option<&Path>) {
+        if let Some(folder) = folder {
+            if let Ok(mut set) = self.folders.lock() {
+                set.insert(folder.to_path_buf());
+            }
+        }
+    }
+
+    /// Sync every folder remembered, once each; returns the folders that could not be synced, with the reason.
+    /// The renames are in place whatever this says; a failure only means they may not survive a power cut.
+    pub fn sync(&self) -> Vec<(PathBuf, io::Error)> {
+        let folders = match self.folders.lock() {
+            Ok(mut set) => std::mem::take(&mut *set),
+            Err(_) => return Vec::new(),
+        };
+        folders
+            .into_iter()
+            .filter_map(|folder| sync_folder(&folder).err().map(|e| (folder, e)))
+            .collect()
+    }
+}
+
+/// Flush a folder's entries (a rename in it) to disk.
+fn sync_folder(folder: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        fs::File::open(folder)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = folder;
+        Ok(())
+    }
 }
 
 /// A step of the write path, for fault injection in tests.
@@ -146,9 +197,10 @@ pub fn write_atomic_with(
     // Only now may a writer waiting on the old file go on (it will find the new one in place).
     drop(moved);
     // Make the rename itself durable; the new content is in place whatever this says.
-    #[cfg(unix)]
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
+    if options.defer_folder_sync {
+        written.unsynced_folder = Some(dir.to_path_buf());
+    } else {
+        let _ = sync_folder(dir);
     }
     Ok(written)
 }

@@ -471,7 +471,13 @@ impl ContainerHandler for BmffHandler {
         Ok(meta)
     }
 
-    fn edit(&self, _file: &[u8], _edit: &Edit, _limits: &Limits) -> Result<Vec<u8>> {
+    fn apply(
+        &self,
+        _file: &[u8],
+        _edit: &Edit,
+        _mirrors: &crate::mirror::Mirrors,
+        _limits: &Limits,
+    ) -> Result<Vec<u8>> {
         Err(Error::Unsupported {
             operation: "writing",
             format: self.0.name(),

@@ -62,15 +62,23 @@ pub enum Error {
     /// The pixels cannot be decoded.
     #[error("cannot decode pixels: {0}")]
     Decode(String),
-    /// The file is read-only and the caller did not allow rewriting it.
-    #[error("{0} is read-only; not rewritten (use --force to rewrite it anyway)")]
+    /// The file is read-only and the caller did not allow rewriting it (`WriteOptions::allow_read_only`).
+    #[error("{0} is read-only; not rewritten")]
     ReadOnly(String),
     /// The file's structure is damaged (truncated, inconsistent sizes): a writer must not rewrite it.
     #[error("damaged file, not rewritten: {0}")]
     Damaged(String),
-    /// The file carries a C2PA manifest that the change would invalidate.
-    #[error("the file carries a C2PA manifest ({0}); rewriting it would invalidate the signature (use --force)")]
+    /// The file carries a C2PA manifest that the change would invalidate (`Edit::force` allows it).
+    #[error("the file carries a C2PA manifest ({0}); rewriting it would invalidate the signature")]
     C2paProtected(String),
+}
+
+impl Error {
+    /// True when the caller may override the refusal (a read-only file, a C2PA manifest): front ends name their
+    /// own way of doing so (the CLI's `--force`).
+    pub fn can_be_forced(&self) -> bool {
+        matches!(self, Error::ReadOnly(_) | Error::C2paProtected(_))
+    }
 }
 
 /// Result with this crate's error.

@@ -17,9 +17,9 @@ use stemma_model::ContentId;
 use crate::detect::Format;
 use crate::error::{Error, Result};
 use crate::handler::{ContainerHandler, Edit, RecordChange, StripProfile};
-use crate::jpeg::plan_xmp;
 use crate::limits::Limits;
 use crate::metadata::{Block, Entry, Metadata, Value};
+use crate::mirror::Mirrors;
 use crate::source::Source;
 use crate::text::decode_latin1_or_utf8;
 use crate::xmp;
@@ -270,8 +270,14 @@ impl ContainerHandler for GifHandler {
         scan(&file, limits)
     }
 
-    fn edit(&self, file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
-        apply_edit(file, edit, limits)
+    fn apply(
+        &self,
+        file: &[u8],
+        edit: &Edit,
+        mirrors: &Mirrors,
+        limits: &Limits,
+    ) -> Result<Vec<u8>> {
+        apply_edit(file, edit, mirrors, limits)
     }
 
     fn data_id(&self, file: &[u8], limits: &Limits) -> Result<ContentId> {
@@ -397,7 +403,7 @@ fn scan(file: &[u8], limits: &Limits) -> Result<Metadata> {
     Ok(meta)
 }
 
-fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
+fn apply_edit(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> Result<Vec<u8>> {
     if file.len() as u64 > limits.max_edit_file {
         return Err(Error::Limit {
             limit: "max_edit_file",
@@ -439,7 +445,17 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
             } else {
                 Vec::new()
             };
-            Some(plan_xmp(source, json, edit, &markers, None, limits)?.standard)
+            Some(
+                xmp::plan_record_packet(
+                    source,
+                    json,
+                    mirrors.for_xmp(edit),
+                    &markers,
+                    None,
+                    limits,
+                )?
+                .standard,
+            )
         }
         _ => None,
     };
@@ -514,6 +530,7 @@ mod tests {
         let stamped = apply_edit(
             &original,
             &Edit::set_record(r#"{"stemma":"1.0"}"#.into()),
+            &Mirrors::default(),
             &limits,
         )
         .unwrap();
@@ -529,6 +546,7 @@ mod tests {
                 record: RecordChange::Remove,
                 ..Edit::default()
             },
+            &Mirrors::default(),
             &limits,
         )
         .unwrap();

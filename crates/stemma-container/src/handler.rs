@@ -6,6 +6,7 @@ use crate::detect::Format;
 use crate::error::Result;
 use crate::limits::Limits;
 use crate::metadata::Metadata;
+use crate::mirror::Mirrors;
 use crate::source::Source;
 
 /// What to do with the stemma record in an edit.
@@ -97,8 +98,19 @@ pub trait ContainerHandler: Send + Sync {
     fn format(&self) -> Format;
     /// Walk the file and decode its metadata; never decodes or inflates image data.
     fn scan(&self, source: &dyn Source, limits: &Limits) -> Result<Metadata>;
-    /// Apply `edit` to the whole file and return the new bytes.
-    fn edit(&self, file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>>;
+    /// Apply `edit` to the whole file and return the new bytes, writing the `mirrors` computed once above the
+    /// handlers for this edit ([`Mirrors::of`] or [`Mirrors::from_record`]).
+    fn apply(
+        &self,
+        file: &[u8],
+        edit: &Edit,
+        mirrors: &Mirrors,
+        limits: &Limits,
+    ) -> Result<Vec<u8>>;
+    /// Apply `edit` to the whole file and return the new bytes (its mirrors derived from the record it sets).
+    fn edit(&self, file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
+        self.apply(file, edit, &Mirrors::of(edit), limits)
+    }
     /// The data id: `sha256:` of the encoded image data with all metadata left out (specification §5.2).
     fn data_id(&self, file: &[u8], limits: &Limits) -> Result<ContentId>;
     /// Integrity problems (CRCs, structure) that do not stop parsing; an error when the file cannot be parsed.

@@ -11,7 +11,6 @@
 //! EOI. The record lives in stemma's description of the standard XMP packet (APP1), or, when that packet would
 //! exceed 65502 bytes, in an ExtendedXMP packet split over APP1 segments.
 
-use md5::Md5;
 use sha2::{Digest, Sha256};
 use stemma_model::ContentId;
 
@@ -21,10 +20,10 @@ use crate::exif;
 use crate::handler::{ContainerHandler, Edit, RecordChange, StripProfile};
 use crate::limits::Limits;
 use crate::metadata::{Block, Entry, Metadata, Value};
-use crate::mirror;
+use crate::mirror::Mirrors;
 use crate::source::{Source, Window};
 use crate::text::decode_latin1_or_utf8;
-use crate::xmp::{self, XmpValue, XMP_NOTE_NS};
+use crate::xmp::{self, XmpWrite};
 
 /// The APP1 signature of the standard XMP packet (29 bytes).
 pub const XMP_SIG: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
@@ -352,8 +351,14 @@ impl ContainerHandler for JpegHandler {
         scan(source, limits)
     }
 
-    fn edit(&self, file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
-        apply_edit(file, edit, limits)
+    fn apply(
+        &self,
+        file: &[u8],
+        edit: &Edit,
+        mirrors: &Mirrors,
+        limits: &Limits,
+    ) -> Result<Vec<u8>> {
+        apply_edit(file, edit, mirrors, limits)
     }
 
     fn data_id(&self, file: &[u8], limits: &Limits) -> Result<ContentId> {
@@ -603,86 +608,11 @@ fn extended_segments(packet: &[u8], guid: &str) -> Vec<u8> {
     out
 }
 
-/// The XMP a record edit writes: the standard packet, and an extended one with its GUID when needed.
-pub(crate) struct XmpWrite {
-    pub standard: String,
-    pub extended: Option<(String, String)>,
-}
-
-/// Plan the XMP for a new record, merging into `existing`; `max_standard` is the largest standard packet the
-/// container takes (None = unlimited). `markers` are stemma's marker attributes.
-pub(crate) fn plan_xmp(
-    existing: Option<&str>,
-    json: &str,
-    edit: &Edit,
-    markers: &[(&str, String)],
-    max_standard: Option<usize>,
-    limits: &Limits,
-) -> Result<XmpWrite> {
-    let mirrors = if edit.xmp_mirrors {
-        mirror::parse_for_mirrors(json)
-            .map(|r| mirror::xmp_mirrors(&r))
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let mut values = mirrors.clone();
-    values.push(mirror::record_value(json));
-    let standard = xmp::merge(existing, &values, markers, limits)?;
-    let Some(max) = max_standard else {
-        return Ok(XmpWrite {
-            standard,
-            extended: None,
-        });
-    };
-    if standard.len() <= max {
-        return Ok(XmpWrite {
-            standard,
-            extended: None,
-        });
-    }
-    // Too big for one segment: the record moves to an ExtendedXMP packet.
-    if let Some(p) = existing {
-        let doc = xmp::parse(p, limits)?;
-        if doc.has_foreign(XMP_NOTE_NS, "HasExtendedXMP") {
-            return Err(Error::Unsupported {
-                operation: "adding ExtendedXMP to a packet that already has ExtendedXMP",
-                format: "jpeg",
-            });
-        }
-    }
-    let extended = xmp::new_packet(&xmp::stemma_description(&[mirror::record_value(json)], &[]));
-    let guid = hex::encode_upper(Md5::digest(extended.as_bytes()));
-    let mut std_values = mirrors;
-    std_values.push(XmpValue {
-        prefix: "xmpNote",
-        ns: XMP_NOTE_NS,
-        name: "HasExtendedXMP",
-        value: guid.clone(),
-        lang_alt: false,
-    });
-    let mut m: Vec<(&str, String)> = markers.to_vec();
-    m.push(("extended", guid.clone()));
-    let standard = xmp::merge(existing, &std_values, &m, limits)?;
-    if standard.len() > max {
-        return Err(Error::Limit {
-            limit: "max_standard_xmp",
-            max: max as u64,
-            found: standard.len() as u64,
-            context: "standard XMP packet without the record (prompt mirrors too large)".into(),
-        });
-    }
-    Ok(XmpWrite {
-        standard,
-        extended: Some((extended, guid)),
-    })
-}
-
 fn ext_guid(payload: &[u8]) -> Option<&[u8]> {
     payload.get(XMP_EXT_SIG.len()..XMP_EXT_SIG.len() + 32)
 }
 
-fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
+fn apply_edit(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> Result<Vec<u8>> {
     if file.len() as u64 > limits.max_edit_file {
         return Err(Error::Limit {
             limit: "max_edit_file",
@@ -730,24 +660,20 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
         RecordChange::Set(json) => {
             let has_exif = kinds.contains(&Kind::Exif) && !strip_all;
             let mut markers: Vec<(&str, String)> = Vec::new();
-            if edit.a1111_mirror || edit.windows_text {
-                if let Some(r) = mirror::parse_for_mirrors(json) {
-                    let tags = mirror::exif_tags(&r, edit.a1111_mirror, edit.windows_text);
-                    if !tags.is_empty() && (!has_exif || exif_was_new) {
-                        let mut block = exif::EXIF_PREFIX.to_vec();
-                        block.extend_from_slice(&exif::build(&tags));
-                        // EXIF cannot span segments: a mirror that does not fit is refused, never cut.
-                        if block.len() > MAX_SEGMENT_PAYLOAD {
-                            return Err(Error::TooLarge {
-                                what: "the EXIF mirror (A1111 UserComment / Windows tags)".into(),
-                                size: block.len() as u64,
-                                max: MAX_SEGMENT_PAYLOAD as u64,
-                            });
-                        }
-                        new_exif = Some(block);
-                        markers.push(("exif", "new".into()));
-                    }
+            let tags = &mirrors.exif;
+            if !tags.is_empty() && (!has_exif || exif_was_new) {
+                let mut block = exif::EXIF_PREFIX.to_vec();
+                block.extend_from_slice(&exif::build(tags));
+                // EXIF cannot span segments: a mirror that does not fit is refused, never cut.
+                if block.len() > MAX_SEGMENT_PAYLOAD {
+                    return Err(Error::TooLarge {
+                        what: "the EXIF mirror (A1111 UserComment / Windows tags)".into(),
+                        size: block.len() as u64,
+                        max: MAX_SEGMENT_PAYLOAD as u64,
+                    });
                 }
+                new_exif = Some(block);
+                markers.push(("exif", "new".into()));
             }
             // Merge into the ORIGINAL packet, so that an earlier stamp's markers survive.
             let source = if strip_all {
@@ -755,10 +681,10 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
             } else {
                 existing_packet.as_deref()
             };
-            Some(plan_xmp(
+            Some(xmp::plan_record_packet(
                 source,
                 json,
-                edit,
+                mirrors.for_xmp(edit),
                 &markers,
                 Some(MAX_STANDARD_PACKET),
                 limits,

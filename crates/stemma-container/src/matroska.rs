@@ -464,7 +464,13 @@ impl ContainerHandler for MatroskaHandler {
         Ok(meta)
     }
 
-    fn edit(&self, file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
+    fn apply(
+        &self,
+        file: &[u8],
+        edit: &Edit,
+        _mirrors: &crate::mirror::Mirrors,
+        limits: &Limits,
+    ) -> Result<Vec<u8>> {
         crate::matroska_write::apply_edit(file, edit, limits)
     }
 

@@ -216,17 +216,76 @@ pub fn parse_for_mirrors(json: &str) -> Option<Record> {
     stemma_model::parse_record(json).ok()
 }
 
+/// The mirrors of one edit, derived once from the record above the handlers: each handler gets these typed
+/// values and writes the ones its container holds; none parses the record again. Only the mirrors the edit asked
+/// for are filled.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mirrors {
+    /// The XMP properties (empty unless `Edit::xmp_mirrors`).
+    pub xmp: Vec<XmpValue>,
+    /// The A1111 `parameters` text (unless `Edit::a1111_mirror` is off or the record gives no text).
+    pub a1111: Option<String>,
+    /// The positive prompt as the Windows tags carry it (with `Edit::windows_text`).
+    pub windows: Option<String>,
+    /// The EXIF text tags for containers that carry EXIF (A1111 UserComment, Windows tags).
+    pub exif: Vec<TextTag>,
+}
+
+impl Mirrors {
+    /// The mirrors `edit` asks for, from the record it sets (none for other edits, or a record that does not
+    /// parse: then only the record is written).
+    pub fn of(edit: &Edit) -> Mirrors {
+        match &edit.record {
+            RecordChange::Set(json) => parse_for_mirrors(json)
+                .map(|r| Mirrors::from_record(&r, edit))
+                .unwrap_or_default(),
+            _ => Mirrors::default(),
+        }
+    }
+
+    /// The XMP properties to write with the record: none when the edit turned the XMP mirrors off.
+    pub fn for_xmp(&self, edit: &Edit) -> &[XmpValue] {
+        if edit.xmp_mirrors {
+            &self.xmp
+        } else {
+            &[]
+        }
+    }
+
+    /// The mirrors of `record` that `edit` asks for (for callers that hold the record: no JSON round trip).
+    pub fn from_record(record: &Record, edit: &Edit) -> Mirrors {
+        Mirrors {
+            xmp: if edit.xmp_mirrors {
+                xmp_mirrors(record)
+            } else {
+                Vec::new()
+            },
+            a1111: edit
+                .a1111_mirror
+                .then(|| a1111_parameters(record))
+                .flatten(),
+            windows: edit
+                .windows_text
+                .then(|| {
+                    record
+                        .positive()
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_string)
+                })
+                .flatten(),
+            exif: exif_tags(record, edit.a1111_mirror, edit.windows_text),
+        }
+    }
+}
+
 /// The mirrors an edit asked for that the edited file does not carry with the record's values, one sentence each.
 /// stemma never rewrites what it does not own (an A1111 `parameters` text or EXIF another program wrote, an XMP
 /// property outside stemma's description), so such a mirror is left out and said so here: the file's own value
 /// then disagrees with the record. Checked on the result, whatever the container, so nothing is missed silently.
-pub fn unmirrored(file: &[u8], edit: &Edit, limits: &Limits) -> Vec<String> {
-    let RecordChange::Set(json) = &edit.record else {
+pub fn unmirrored(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> Vec<String> {
+    if !matches!(edit.record, RecordChange::Set(_)) {
         return Vec::new();
-    };
-    let Some(record) = parse_for_mirrors(json) else {
-        return Vec::new();
-    };
+    }
     let source: &dyn Source = &file;
     let Ok(meta) = crate::ops::scan_source(source, limits) else {
         return Vec::new();
@@ -257,25 +316,17 @@ pub fn unmirrored(file: &[u8], edit: &Edit, limits: &Limits) -> Vec<String> {
             format!("{what} not written: the file already has its own, which stemma does not rewrite; it now disagrees with the record")
         });
     };
-    if edit.a1111_mirror {
-        if let Some(text) = a1111_parameters(&record) {
-            expect(
-                "A1111 parameters text (--a1111)",
-                &["parameters", "UserComment"],
-                &text,
-            );
-        }
+    if let Some(text) = &mirrors.a1111 {
+        expect(
+            "A1111 parameters text",
+            &["parameters", "UserComment"],
+            text,
+        );
     }
-    if edit.windows_text {
-        if let Some(p) = record.positive().filter(|p| !p.is_empty()) {
-            expect(
-                "Windows ImageDescription/XPComment (--windows)",
-                &["XPComment"],
-                p,
-            );
-        }
+    if let Some(p) = &mirrors.windows {
+        expect("Windows ImageDescription/XPComment", &["XPComment"], p);
     }
-    if edit.xmp_mirrors {
+    if !mirrors.xmp.is_empty() {
         let packets: Vec<XmpDoc> = meta
             .entries
             .iter()
@@ -285,7 +336,7 @@ pub fn unmirrored(file: &[u8], edit: &Edit, limits: &Limits) -> Vec<String> {
             .filter_map(|e| e.value.as_text())
             .filter_map(|t| crate::xmp::parse(t, limits).ok())
             .collect();
-        for v in xmp_mirrors(&record) {
+        for v in &mirrors.xmp {
             let qname = format!("{}:{}", v.prefix, v.name);
             let found: Vec<&str> = packets.iter().filter_map(|d| d.get(&qname)).collect();
             if !found.is_empty() && !found.contains(&v.value.as_str()) {

@@ -364,8 +364,14 @@ impl ContainerHandler for Mp4Handler {
         Ok(meta)
     }
 
-    fn edit(&self, file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
-        crate::mp4_write::apply_edit(file, edit, self.0, limits)
+    fn apply(
+        &self,
+        file: &[u8],
+        edit: &Edit,
+        mirrors: &crate::mirror::Mirrors,
+        limits: &Limits,
+    ) -> Result<Vec<u8>> {
+        crate::mp4_write::apply_edit(file, edit, mirrors, self.0, limits)
     }
 
     fn data_id(&self, file: &[u8], limits: &Limits) -> Result<ContentId> {

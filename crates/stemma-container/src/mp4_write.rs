@@ -14,7 +14,6 @@ use crate::bmff::{read_exact, BoxRef, C2PA_UUID};
 use crate::detect::Format;
 use crate::error::{Error, Result};
 use crate::handler::{Edit, RecordChange, StripProfile};
-use crate::jpeg::plan_xmp;
 use crate::limits::Limits;
 use crate::mp4::{children, is_uuid, malformed, parse_movie, Movie, XMP_UUID};
 use crate::source::Source;
@@ -322,6 +321,7 @@ fn verify_media(before: &[u8], after: &[u8], limits: &Limits) -> Result<()> {
 pub(crate) fn apply_edit(
     file: &[u8],
     edit: &Edit,
+    mirrors: &crate::mirror::Mirrors,
     format: Format,
     limits: &Limits,
 ) -> Result<Vec<u8>> {
@@ -357,7 +357,10 @@ pub(crate) fn apply_edit(
     let new_packet = match &edit.record {
         RecordChange::Set(json) => {
             let from = if strip_all { None } else { existing.as_deref() };
-            Some(plan_xmp(from, json, edit, &[], None, limits)?.standard)
+            Some(
+                xmp::plan_record_packet(from, json, mirrors.for_xmp(edit), &[], None, limits)?
+                    .standard,
+            )
         }
         _ => None,
     };

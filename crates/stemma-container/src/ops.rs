@@ -5,13 +5,14 @@ use std::path::Path;
 
 use stemma_model::{ContentId, ContentIds};
 
-use crate::atomic::{write_atomic_with, NoFaults, WriteOptions};
+use crate::atomic::WriteOptions;
 use crate::detect::{sniff, Format};
+use crate::edit_file::OpenedFile;
 use crate::error::{Error, Result};
 use crate::handler::{handler_for, ContainerHandler, Edit};
 use crate::limits::Limits;
-use crate::lock::lock_for_update;
 use crate::metadata::Metadata;
+use crate::mirror::Mirrors;
 use crate::pixels::pixel_id;
 use crate::source::{FileSource, Source};
 
@@ -132,7 +133,7 @@ pub struct Edited {
 }
 
 /// Apply `edit` to an in-memory file as a writer must: a damaged file is refused (specification §8), and the
-/// mirrors the edit asked for that could not be written are listed.
+/// mirrors the edit asked for that could not be written are listed. The mirrors are derived once, here.
 pub fn edit_bytes(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Edited> {
     let source: &dyn Source = &file;
     let handler = handler_of(source)?;
@@ -140,8 +141,9 @@ pub fn edit_bytes(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Edited> {
     if !damage.is_empty() {
         return Err(Error::Damaged(damage.join("; ")));
     }
-    let bytes = handler.edit(file, edit, limits)?;
-    let notes = crate::mirror::unmirrored(&bytes, edit, limits);
+    let mirrors = Mirrors::of(edit);
+    let bytes = handler.apply(file, edit, &mirrors, limits)?;
+    let notes = crate::mirror::unmirrored(&bytes, edit, &mirrors, limits);
     Ok(Edited { bytes, notes })
 }
 
@@ -151,6 +153,8 @@ pub struct Rewritten {
     pub outcome: Outcome,
     /// Things the user should know: mirrors not written, a hard link split.
     pub notes: Vec<String>,
+    /// The folder whose fsync was left to the caller ([`WriteOptions::defer_folder_sync`]).
+    pub unsynced_folder: Option<std::path::PathBuf>,
 }
 
 /// Apply `edit` to the bytes of `input` and write the result atomically to `output` (or back to `input`).
@@ -164,8 +168,9 @@ pub fn rewrite(
     rewrite_with(input, output, edit, limits, &WriteOptions::default()).map(|r| r.outcome)
 }
 
-/// [`rewrite`] with write options, reporting notes. An in-place rewrite holds the file's update lock from the
-/// read to the rename, so that concurrent writers serialise instead of losing each other's updates.
+/// [`rewrite`] with write options, reporting notes. The file is read once ([`OpenedFile`]); an in-place rewrite
+/// holds the file's update lock from the read to the rename, so that concurrent writers serialise instead of
+/// losing each other's updates.
 pub fn rewrite_with(
     input: &Path,
     output: Option<&Path>,
@@ -173,26 +178,6 @@ pub fn rewrite_with(
     limits: &Limits,
     options: &WriteOptions,
 ) -> Result<Rewritten> {
-    let _lock = match output {
-        None => Some(lock_for_update(input)?),
-        Some(_) => None,
-    };
-    let file = read_for_edit(input, limits)?;
-    let Edited { bytes, mut notes } = edit_bytes(&file, edit, limits)?;
-    let target = match output {
-        None if bytes == file => {
-            return Ok(Rewritten {
-                outcome: Outcome::Unchanged,
-                notes,
-            })
-        }
-        None => input,
-        Some(out) => out,
-    };
-    let written = write_atomic_with(target, &bytes, options, &NoFaults)?;
-    notes.extend(written.notes);
-    Ok(Rewritten {
-        outcome: Outcome::Written,
-        notes,
-    })
+    let file = OpenedFile::open(input, output.is_none(), limits)?;
+    file.write(output, edit, &Mirrors::of(edit), limits, options)
 }

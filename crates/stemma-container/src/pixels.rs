@@ -20,8 +20,14 @@ use crate::limits::Limits;
 /// The prefix of the canonical pixel form.
 pub const PIXELS_MAGIC: &[u8] = b"stemma:pixels:1";
 
-/// Decode `file` and return its pixel id.
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// Decode `file` and return its pixel id. A PNG is decoded row by row straight into the hash
+/// ([`crate::pixels_png`]); GIF and WebP go through the `image` decoders.
 pub fn pixel_id(file: &[u8], limits: &Limits) -> Result<ContentId> {
+    if file.starts_with(PNG_SIGNATURE) {
+        return crate::pixels_png::png_pixel_id(file, limits);
+    }
     if let Some(image) = animated_webp_default_image(file, limits)? {
         return Ok(hash_canonical(&image));
     }

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::handler::{ContainerHandler, Edit, RecordChange, StripProfile};
 use crate::limits::Limits;
 use crate::metadata::{Block, Entry, Metadata, Value};
-use crate::mirror;
+use crate::mirror::Mirrors;
 use crate::source::{Source, Window};
 use crate::text::{
     decode_latin1_or_utf8, decode_latin1_or_utf8_owned, decode_utf8_lossy, decode_utf8_lossy_owned,
@@ -394,8 +394,14 @@ impl ContainerHandler for PngHandler {
         scan(source, limits)
     }
 
-    fn edit(&self, file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
-        apply_edit(file, edit, limits)
+    fn apply(
+        &self,
+        file: &[u8],
+        edit: &Edit,
+        mirrors: &Mirrors,
+        limits: &Limits,
+    ) -> Result<Vec<u8>> {
+        apply_edit(file, edit, mirrors, limits)
     }
 
     fn data_id(&self, file: &[u8], limits: &Limits) -> Result<ContentId> {
@@ -667,7 +673,7 @@ fn keyword_of(data: &[u8]) -> Option<&[u8]> {
     data.iter().position(|&b| b == 0).map(|n| &data[..n])
 }
 
-fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
+fn apply_edit(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> Result<Vec<u8>> {
     if file.len() as u64 > limits.max_edit_file {
         return Err(Error::Limit {
             limit: "max_edit_file",
@@ -726,17 +732,16 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
     // XMP mirrors and the A1111 text that go with a new record.
     let mut new_xmp: Option<Vec<u8>> = None;
     let mut new_a1111: Option<Vec<u8>> = None;
-    if let RecordChange::Set(json) = &edit.record {
-        let parsed = mirror::parse_for_mirrors(json);
+    if let RecordChange::Set(_) = &edit.record {
         if edit.xmp_mirrors {
-            let values = parsed.as_ref().map(mirror::xmp_mirrors).unwrap_or_default();
+            let values = &mirrors.xmp;
             if !values.is_empty() {
                 let source = if strip_all {
                     None
                 } else {
                     existing_xmp.as_deref()
                 };
-                let packet = xmp::merge(source, &values, &[], limits)?;
+                let packet = xmp::merge(source, values, &[], limits)?;
                 new_xmp = Some(encode_chunk(
                     ITXT,
                     &encode_itxt(XMP_KEYWORD, &packet, false),
@@ -749,12 +754,9 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
                     .chunks
                     .iter()
                     .any(|c| is_parameters(c) && !is_our_a1111(c));
-            if let Some(text) = parsed.as_ref().and_then(mirror::a1111_parameters) {
+            if let Some(text) = &mirrors.a1111 {
                 if !foreign {
-                    new_a1111 = Some(encode_chunk(
-                        ITXT,
-                        &encode_mirror_itxt(A1111_KEYWORD, &text),
-                    ));
+                    new_a1111 = Some(encode_chunk(ITXT, &encode_mirror_itxt(A1111_KEYWORD, text)));
                 }
             }
         }

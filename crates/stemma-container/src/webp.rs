@@ -18,10 +18,9 @@ use crate::detect::Format;
 use crate::error::{Error, Result};
 use crate::exif;
 use crate::handler::{ContainerHandler, Edit, RecordChange, StripProfile};
-use crate::jpeg::plan_xmp;
 use crate::limits::Limits;
 use crate::metadata::{Block, Entry, Metadata, Value};
-use crate::mirror;
+use crate::mirror::Mirrors;
 use crate::source::{Source, Window};
 use crate::xmp;
 
@@ -212,8 +211,14 @@ impl ContainerHandler for WebpHandler {
         scan(source, limits)
     }
 
-    fn edit(&self, file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
-        apply_edit(file, edit, limits)
+    fn apply(
+        &self,
+        file: &[u8],
+        edit: &Edit,
+        mirrors: &Mirrors,
+        limits: &Limits,
+    ) -> Result<Vec<u8>> {
+        apply_edit(file, edit, mirrors, limits)
     }
 
     fn data_id(&self, file: &[u8], limits: &Limits) -> Result<ContentId> {
@@ -434,7 +439,7 @@ enum Piece<'a> {
     Vp8x,
 }
 
-fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
+fn apply_edit(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> Result<Vec<u8>> {
     if file.len() as u64 > limits.max_edit_file {
         return Err(Error::Limit {
             limit: "max_edit_file",
@@ -474,12 +479,9 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
         RecordChange::Set(json) => {
             let has_exif = exif_index.is_some() && !strip_all && !exif_was_new;
             let mut markers: Vec<(&str, String)> = Vec::new();
-            if let Some(r) = mirror::parse_for_mirrors(json) {
-                let tags = mirror::exif_tags(&r, edit.a1111_mirror, edit.windows_text);
-                if !tags.is_empty() && !has_exif {
-                    new_exif = Some(exif::build(&tags));
-                    markers.push(("exif", "new".into()));
-                }
+            if !mirrors.exif.is_empty() && !has_exif {
+                new_exif = Some(exif::build(&mirrors.exif));
+                markers.push(("exif", "new".into()));
             }
             let source = if strip_all {
                 None
@@ -494,7 +496,17 @@ fn apply_edit(file: &[u8], edit: &Edit, limits: &Limits) -> Result<Vec<u8>> {
                 };
                 markers.push(("webp", state));
             }
-            Some(plan_xmp(source, json, edit, &markers, None, limits)?.standard)
+            Some(
+                xmp::plan_record_packet(
+                    source,
+                    json,
+                    mirrors.for_xmp(edit),
+                    &markers,
+                    None,
+                    limits,
+                )?
+                .standard,
+            )
         }
         _ => None,
     };

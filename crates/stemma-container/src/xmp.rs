@@ -655,6 +655,82 @@ pub(crate) fn push_packet(
     });
 }
 
+/// The XMP a record edit writes: the standard packet, and an extended one with its GUID when needed.
+pub struct XmpWrite {
+    pub standard: String,
+    pub extended: Option<(String, String)>,
+}
+
+/// Plan the XMP for a new record, merging the record and its `mirrors` (computed once above the handlers) into
+/// `existing`; `max_standard` is the largest standard packet the container takes (None = unlimited; JPEG's
+/// segment limit moves the record to an ExtendedXMP packet). `markers` are stemma's marker attributes. Shared by
+/// every container that keeps the record in XMP (JPEG, WebP, GIF, MP4).
+pub fn plan_record_packet(
+    existing: Option<&str>,
+    json: &str,
+    mirrors: &[XmpValue],
+    markers: &[(&str, String)],
+    max_standard: Option<usize>,
+    limits: &Limits,
+) -> Result<XmpWrite> {
+    let mut values = mirrors.to_vec();
+    values.push(crate::mirror::record_value(json));
+    let standard = merge(existing, &values, markers, limits)?;
+    let Some(max) = max_standard else {
+        return Ok(XmpWrite {
+            standard,
+            extended: None,
+        });
+    };
+    if standard.len() <= max {
+        return Ok(XmpWrite {
+            standard,
+            extended: None,
+        });
+    }
+    // Too big for one segment: the record moves to an ExtendedXMP packet.
+    if let Some(p) = existing {
+        let doc = parse(p, limits)?;
+        if doc.has_foreign(XMP_NOTE_NS, "HasExtendedXMP") {
+            return Err(Error::Unsupported {
+                operation: "adding ExtendedXMP to a packet that already has ExtendedXMP",
+                format: "jpeg",
+            });
+        }
+    }
+    let extended = new_packet(&stemma_description(
+        &[crate::mirror::record_value(json)],
+        &[],
+    ));
+    let guid = {
+        use md5::Digest as _;
+        hex::encode_upper(md5::Md5::digest(extended.as_bytes()))
+    };
+    let mut std_values = mirrors.to_vec();
+    std_values.push(XmpValue {
+        prefix: "xmpNote",
+        ns: XMP_NOTE_NS,
+        name: "HasExtendedXMP",
+        value: guid.clone(),
+        lang_alt: false,
+    });
+    let mut m: Vec<(&str, String)> = markers.to_vec();
+    m.push(("extended", guid.clone()));
+    let standard = merge(existing, &std_values, &m, limits)?;
+    if standard.len() > max {
+        return Err(Error::Limit {
+            limit: "max_standard_xmp",
+            max: max as u64,
+            found: standard.len() as u64,
+            context: "standard XMP packet without the record (prompt mirrors too large)".into(),
+        });
+    }
+    Ok(XmpWrite {
+        standard,
+        extended: Some((extended, guid)),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

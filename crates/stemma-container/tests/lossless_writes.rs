@@ -303,6 +303,7 @@ fn read_only_files_are_refused_unless_forced() {
     assert_eq!(fs::read(&path).unwrap(), original);
     let forced = WriteOptions {
         allow_read_only: true,
+        ..WriteOptions::default()
     };
     rewrite_with(&path, None, &edit, &L, &forced).unwrap();
     assert_ne!(fs::read(&path).unwrap(), original);
