@@ -144,6 +144,11 @@ pub fn version(conn: &Connection) -> Result<i64> {
 /// migrate it once.
 pub fn migrate(conn: &mut Connection) -> Result<Vec<i64>> {
     let mut applied = Vec::new();
+    // An up-to-date catalog is only read: a reader (`find`) never takes the write lock, so it never waits for a
+    // running scan.
+    if version(conn)? >= latest_version() {
+        return Ok(applied);
+    }
     for migration in MIGRATIONS {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if version(&tx)? >= migration.version {

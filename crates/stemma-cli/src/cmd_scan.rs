@@ -61,9 +61,12 @@ pub fn run(args: Args) -> Result<u8> {
         if !relevant(&event) {
             continue;
         }
-        // Let a burst of changes (a batch being saved) settle, then scan once.
+        // Let a burst of changes (a batch being saved) settle, then scan once. A scan that fails (the catalog
+        // busy past its timeout, a folder gone) is reported and the watch goes on: the next change scans again.
         while rx.recv_timeout(Duration::from_millis(500)).is_ok() {}
-        scan_once(&mut cat, &target, &args)?;
+        if let Err(e) = scan_once(&mut cat, &target, &args) {
+            eprintln!("stemma: scan: {e:#}");
+        }
     }
     Ok(exit::OK)
 }
