@@ -420,7 +420,7 @@ fn read_one(
         },
     };
     let day = Some(day_of(stat.mtime_ns.div_euclid(1_000_000_000)));
-    Ok(image_row(&resolved, ids, day))
+    Ok(image_row(resolved, ids, day))
 }
 
 /// The data id of a file, from one read of all of it.
