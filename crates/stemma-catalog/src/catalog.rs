@@ -96,7 +96,8 @@ impl Catalog {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql)?;
         // A page cache large enough for the indexes a scan updates at random (seeds, ids), and sorting in memory.
-        conn.pragma_update(None, "cache_size", CACHE_KIB).map_err(sql)?;
+        conn.pragma_update(None, "cache_size", CACHE_KIB)
+            .map_err(sql)?;
         conn.pragma_update(None, "temp_store", "MEMORY")
             .map_err(sql)?;
         let found = schema::version(&conn).map_err(|e| with_path(e, &path))?;

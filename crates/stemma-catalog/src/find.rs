@@ -69,11 +69,12 @@ fn ids_statement(query: Option<&str>, limit: Option<usize>) -> Result<(String, V
     let s = selection(query)?;
     // With a limit, the first `limit` matches the plan finds are taken and then sorted: ordering the whole match
     // set first would make a broad query (`steps:20..30`) read every matching row just to keep 100.
-    let order = if limit.is_some() { "" } else { " ORDER BY i.id" };
-    let sql = format!(
-        "SELECT i.id FROM {} WHERE {}{order} LIMIT ?",
-        s.from, s.sql
-    );
+    let order = if limit.is_some() {
+        ""
+    } else {
+        " ORDER BY i.id"
+    };
+    let sql = format!("SELECT i.id FROM {} WHERE {}{order} LIMIT ?", s.from, s.sql);
     let mut params = s.params;
     params.push(limit_param(limit));
     Ok((sql, params))

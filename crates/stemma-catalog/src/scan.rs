@@ -182,8 +182,7 @@ fn key_for(root: &Path, path: &Path) -> String {
 
 #[cfg(unix)]
 fn relative_key(rel: &Path) -> String {
-    rel.to_str()
-        .map_or_else(|| path_key(rel), str::to_owned)
+    rel.to_str().map_or_else(|| path_key(rel), str::to_owned)
 }
 
 #[cfg(not(unix))]
@@ -204,7 +203,8 @@ impl Folders {
             }
         }
         // Listed outside the lock; a folder that cannot be listed is asked name by name.
-        let folder = Arc::new(FolderContext::scan(&dir).unwrap_or_else(|_| FolderContext::lazy(&dir)));
+        let folder =
+            Arc::new(FolderContext::scan(&dir).unwrap_or_else(|_| FolderContext::lazy(&dir)));
         match self.0.lock() {
             Ok(mut map) => map.entry(dir).or_insert(folder).clone(),
             Err(_) => folder,
@@ -438,8 +438,6 @@ fn data_id(abs: &Path, stat: Stat, limits: &Limits) -> std::result::Result<Strin
         .map_err(|e| e.to_string())?;
     let source: &dyn stemma_container::source::Source = &bytes.as_slice();
     let handler = ops::handler_of(source).map_err(|e| e.to_string())?;
-    let id = handler
-        .data_id(&bytes, limits)
-        .map_err(|e| e.to_string())?;
+    let id = handler.data_id(&bytes, limits).map_err(|e| e.to_string())?;
     Ok(id.to_string())
 }

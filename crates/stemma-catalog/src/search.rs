@@ -49,7 +49,8 @@ pub const DRIVEN_FROM: &str = "prompt_fts JOIN images i ON i.id = prompt_fts.row
 /// See [`DRIVEN_FROM`].
 pub const DRIVEN_CONDITION: &str = "prompt_fts MATCH ?";
 /// A condition on `images i` true when the image's prompts match a full-text expression (its one parameter).
-pub const MEMBER_CONDITION: &str = "i.id IN (SELECT rowid FROM prompt_fts WHERE prompt_fts MATCH ?)";
+pub const MEMBER_CONDITION: &str =
+    "i.id IN (SELECT rowid FROM prompt_fts WHERE prompt_fts MATCH ?)";
 
 /// The full-text expression of one text term: a word, a word prefix (`text` ends with `*`), or a quoted phrase
 /// (`phrase`), in one prompt. `None` when the text has no searchable word (only punctuation), which the caller

@@ -388,7 +388,10 @@ fn moving_a_folder_keeps_tags_and_lineage() {
         tree[0].image.as_ref().unwrap().paths,
         ["archive/2024/up/upscale.png"]
     );
-    assert_eq!(paths(&cat, "path:archive/2024/up/"), ["archive/2024/up/upscale.png"]);
+    assert_eq!(
+        paths(&cat, "path:archive/2024/up/"),
+        ["archive/2024/up/upscale.png"]
+    );
     assert!(paths(&cat, "path:day1/").is_empty());
 }
 
@@ -401,8 +404,12 @@ fn stored_ids_are_trusted_only_when_the_data_is_the_files() {
     // The same record over other pixels: image data changed by a tool that kept the record.
     let mut stale = stemma_model::Record::new();
     stale.content = Some(
-        stemma_container::ops::content_ids(&png(5, &[]), true, &stemma_container::Limits::default())
-            .unwrap(),
+        stemma_container::ops::content_ids(
+            &png(5, &[]),
+            true,
+            &stemma_container::Limits::default(),
+        )
+        .unwrap(),
     );
     let other = png(6, &[]);
     let edited = stemma_container::handler_for(stemma_container::Format::Png)

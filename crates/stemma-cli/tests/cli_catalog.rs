@@ -269,9 +269,13 @@ fn prompts_groups_dynamic_prompts_under_their_template_and_seed_runs_into_stacks
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let tpl = ", Template: \"a {red|blue} cat on a {mat|rug}\"";
-    for (n, prompt) in ["a red cat on a mat", "a blue cat on a mat", "a blue cat on a rug"]
-        .iter()
-        .enumerate()
+    for (n, prompt) in [
+        "a red cat on a mat",
+        "a blue cat on a mat",
+        "a blue cat on a rug",
+    ]
+    .iter()
+    .enumerate()
     {
         write(
             &root.join(format!("dp/{n}.png")),
@@ -292,7 +296,10 @@ fn prompts_groups_dynamic_prompts_under_their_template_and_seed_runs_into_stacks
         templates.contains("3 images  recorded  a {red|blue} cat on a {mat|rug}"),
         "{templates}"
     );
-    assert!(templates.contains("blue (2)") && templates.contains("rug (1)"), "{templates}");
+    assert!(
+        templates.contains("blue (2)") && templates.contains("rug (1)"),
+        "{templates}"
+    );
     let json: Vec<Value> = in_dir(root, &["prompts", "--templates", "--json"])
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -306,5 +313,8 @@ fn prompts_groups_dynamic_prompts_under_their_template_and_seed_runs_into_stacks
     for seed in 10..13 {
         assert!(stacks.contains(&format!("run/{seed}.png")), "{stacks}");
     }
-    assert!(!stacks.contains("dp/"), "a template's expansions differ in prompt: {stacks}");
+    assert!(
+        !stacks.contains("dp/"),
+        "a template's expansions differ in prompt: {stacks}"
+    );
 }

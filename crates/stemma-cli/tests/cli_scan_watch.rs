@@ -111,7 +111,9 @@ fn a_watching_scan_follows_added_moved_and_deleted_files() {
     });
 
     save(&root.join("b/three.png"), &a1111_png(3, "a green owl"));
-    wait_until(&db, "an added file", |f| status(f, "b/three.png") == Some("ok"));
+    wait_until(&db, "an added file", |f| {
+        status(f, "b/three.png") == Some("ok")
+    });
 
     std::fs::rename(root.join("a/one.png"), root.join("b/moved.png")).unwrap();
     wait_until(&db, "a moved file", |f| {

@@ -571,9 +571,8 @@ fn field_condition(
         Field::Path => {
             // A plain value is a prefix of the path relative to the library root (a folder, like git's
             // pathspecs), read as a range of the path index; a glob matches the whole path (`*part*`: anywhere).
-            c.sql.push_str(
-                "i.id IN (SELECT f.image_id FROM files f WHERE f.status = 'ok' AND ",
-            );
+            c.sql
+                .push_str("i.id IN (SELECT f.image_id FROM files f WHERE f.status = 'ok' AND ");
             if value.contains(['*', '?']) {
                 c.sql.push_str("f.path LIKE ? ESCAPE '\\')");
                 c.params.push(text(like_pattern(value)));
