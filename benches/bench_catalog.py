@@ -175,7 +175,7 @@ def tag_some(db):
     """What a user does after a scan, as synthetic rows: 1% of the images tagged `keeper`, 5% rated."""
     conn = sqlite3.connect(db)
     conn.execute("INSERT OR IGNORE INTO tags (image_id, tag) SELECT id, 'keeper' FROM images WHERE id % 100 = 7")
-    conn.execute("UPDATE images SET rating = 1 + id % 5 WHERE id % 20 = 3")
+    conn.execute("UPDATE images SET rating = 1 + id % 5 WHERE id % 10 = 7")
     conn.commit()
     conn.close()
 
@@ -195,6 +195,8 @@ def synthesize(db, target):
             f"INSERT INTO images (content_id, seed, {', '.join(cols)}) "
             f"SELECT content_id || '-s{k}', CAST((CAST(seed AS INTEGER) + {k * 7919}) AS TEXT), {', '.join(cols)} "
             f"FROM images WHERE id <= ? ORDER BY id LIMIT ?", (base, n))
+        conn.execute("INSERT INTO prompt_fts (rowid, prompt, negative) SELECT id, prompt, negative FROM images "
+                     "WHERE id > (SELECT COALESCE(MAX(rowid), 0) FROM prompt_fts_docsize)")
         conn.execute(
             "INSERT INTO files (path, image_id, size, mtime_ns, inode, status, scanned_at) "
             f"SELECT 'synthetic/{k}/' || f.path, i2.id, f.size, f.mtime_ns, 0, 'ok', 0 FROM files f "

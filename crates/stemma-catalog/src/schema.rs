@@ -110,6 +110,11 @@ CREATE INDEX images_sequence ON images (sequence_id, frame);
 UPDATE files SET size = -1;
 "#,
     },
+    // Version 3 changes only how the full-text index is written (see `search::migrate`).
+    Migration {
+        version: 3,
+        sql: "",
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -33,6 +33,23 @@ END;
 "#,
         )?;
     }
+    if version == 3 {
+        // A virtual table written from a trigger flushes its pending index at every row (each trigger step is a
+        // savepoint): new rows are indexed by [`index_new`] from the writer instead, in the same transaction.
+        conn.execute_batch("DROP TRIGGER IF EXISTS images_fts_insert;")?;
+    }
+    Ok(())
+}
+
+/// Index the prompts of a row just inserted into `images` (in the inserting transaction).
+pub fn index_new(
+    conn: &Connection,
+    id: i64,
+    prompt: Option<&str>,
+    negative: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached("INSERT INTO prompt_fts (rowid, prompt, negative) VALUES (?1, ?2, ?3)")?
+        .execute(rusqlite::params![id, prompt, negative])?;
     Ok(())
 }
 

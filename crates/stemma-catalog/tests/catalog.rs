@@ -430,3 +430,26 @@ fn stored_ids_are_trusted_only_when_the_data_is_the_files() {
     assert!(st[0].pixel_id.is_none(), "a stale stored id is not");
     assert_ne!(st[0].content_id, ok[0].content_id);
 }
+
+#[test]
+fn the_full_text_index_follows_new_and_changed_prompts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("a.png"), &a1111(1, "a red cat", 20, ""));
+    write(&root.join("b.png"), &a1111(2, "a red fox", 20, ""));
+    let mut cat = Catalog::init(root).unwrap();
+    scan_all(&mut cat);
+    assert_eq!(paths(&cat, "red"), ["a.png", "b.png"]);
+    // The same pixels with another prompt: the same image, its prompt replaced in the index.
+    write(&root.join("a.png"), &a1111(1, "a green owl", 20, ""));
+    let s = scan_all(&mut cat);
+    assert_eq!((s.read, s.new_images), (1, 0), "{s:?}");
+    assert_eq!(paths(&cat, "red"), ["b.png"]);
+    assert_eq!(paths(&cat, "green owl"), ["a.png"]);
+    cat.conn
+        .execute(
+            "INSERT INTO prompt_fts (prompt_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        )
+        .unwrap();
+}
