@@ -175,7 +175,7 @@ def tag_some(db):
     """What a user does after a scan, as synthetic rows: 1% of the images tagged `keeper`, 5% rated."""
     conn = sqlite3.connect(db)
     conn.execute("INSERT OR IGNORE INTO tags (image_id, tag) SELECT id, 'keeper' FROM images WHERE id % 100 = 7")
-    conn.execute("UPDATE images SET rating = 1 + id % 5 WHERE id % 10 = 7")
+    conn.execute("UPDATE images SET rating = 3 + id % 3 WHERE id % 10 = 7")
     conn.commit()
     conn.close()
 
