@@ -18,6 +18,9 @@ pub const CATALOG_FILE: &str = "catalog.db";
 /// batches, so a second scan waits its turn instead of failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The page cache of a connection, in KiB as SQLite takes it (negative).
+const CACHE_KIB: i64 = -65_536;
+
 /// An open catalog.
 pub struct Catalog {
     pub conn: Connection,
@@ -92,6 +95,11 @@ impl Catalog {
             .map_err(sql)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql)?;
+        // A page cache large enough for the indexes a scan updates at random (seeds, ids), and sorting in memory.
+        conn.pragma_update(None, "cache_size", CACHE_KIB)
+            .map_err(sql)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(sql)?;
         let found = schema::version(&conn).map_err(|e| with_path(e, &path))?;
         if found > schema::latest_version() {
             return Err(Error::TooNew {
@@ -127,6 +135,13 @@ impl Catalog {
             self.root.join(p)
         }
     }
+}
+
+/// Refresh the statistics the query planner chooses indexes by, for every table where enough has changed
+/// (SQLite's own rule), each in a bounded time.
+pub fn optimize(conn: &Connection) -> Result<()> {
+    conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
+    Ok(())
 }
 
 fn with_path(e: Error, path: &Path) -> Error {

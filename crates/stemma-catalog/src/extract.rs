@@ -83,8 +83,9 @@ fn to_i64(v: Option<u64>) -> Option<i64> {
     v.and_then(|v| i64::try_from(v).ok())
 }
 
-/// Build the row of a resolved file, given its ids and the day its file was last modified.
-pub fn image_row(resolved: &Resolved, ids: Ids, file_day: Option<String>) -> ImageRow {
+/// Build the row of a resolved file, given its ids and the day its file was last modified. The resolved file is
+/// taken by value: its record becomes the catalog's copy without being cloned.
+pub fn image_row(resolved: Resolved, ids: Ids, file_day: Option<String>) -> ImageRow {
     let meta = &resolved.metadata;
     let mut row = ImageRow {
         ids,
@@ -95,10 +96,11 @@ pub fn image_row(resolved: &Resolved, ids: Ids, file_day: Option<String>) -> Ima
         created_day: file_day,
         ..ImageRow::default()
     };
-    let Some(record) = &resolved.record else {
+    let Some(record) = resolved.record else {
         return row;
     };
-    fill_from_record(&mut row, record);
+    fill_from_record(&mut row, &record);
+    row.record_json = catalog_copy(record);
     row
 }
 
@@ -165,7 +167,6 @@ fn fill_from_record(row: &mut ImageRow, record: &Record) {
             .collect();
     }
     row.rating = record.ext.get(EXT_RATING).and_then(Value::as_i64);
-    row.record_json = catalog_copy(record);
 }
 
 /// A tag as stored: trimmed, lower case.
@@ -175,8 +176,7 @@ pub fn normalise_tag(tag: &str) -> String {
 
 /// The record as the catalog keeps it: without the verbatim original metadata (`raw`), which stays in the file,
 /// and without a settings document larger than [`MAX_SETTINGS_IN_CATALOG`].
-fn catalog_copy(record: &Record) -> Option<String> {
-    let mut copy = record.clone();
+fn catalog_copy(mut copy: Record) -> Option<String> {
     copy.raw.clear();
     if let Some(settings) = &mut copy.settings {
         let big = settings

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::query::{compile, parse};
+use crate::query::{parse, select, Selection};
 
 /// One image in the catalog, with where it is.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -48,31 +48,87 @@ pub fn today() -> i64 {
         .map_or(0, |d| (d.as_secs() / 86_400) as i64)
 }
 
+/// The SQL selection of a query (every image for `None` or an empty query).
+fn selection(query: Option<&str>) -> Result<Selection> {
+    match query.map(str::trim).filter(|q| !q.is_empty()) {
+        Some(q) => select(&parse(q)?, today()),
+        None => Ok(Selection {
+            from: "images i",
+            sql: "TRUE".to_string(),
+            params: Vec::new(),
+        }),
+    }
+}
+
+fn limit_param(limit: Option<usize>) -> SqlValue {
+    SqlValue::Integer(limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX)))
+}
+
+/// The statement [`find_ids`] runs, with its parameters.
+fn ids_statement(query: Option<&str>, limit: Option<usize>) -> Result<(String, Vec<SqlValue>)> {
+    let s = selection(query)?;
+    // With a limit, the first `limit` matches the plan finds are taken and then sorted: ordering the whole match
+    // set first would make a broad query (`steps:20..30`) read every matching row just to keep 100.
+    let order = if limit.is_some() {
+        ""
+    } else {
+        " ORDER BY i.id"
+    };
+    let sql = format!("SELECT i.id FROM {} WHERE {}{order} LIMIT ?", s.from, s.sql);
+    let mut params = s.params;
+    params.push(limit_param(limit));
+    Ok((sql, params))
+}
+
 /// The ids of images matching a query (every image for `None`), oldest first; with a limit, at most that many
 /// of the matches (which ones is up to the query plan).
 pub fn find_ids(cat: &Catalog, query: Option<&str>, limit: Option<usize>) -> Result<Vec<i64>> {
-    let (cond, mut params) = match query.map(str::trim).filter(|q| !q.is_empty()) {
-        Some(q) => {
-            let c = compile(&parse(q)?, today())?;
-            (c.sql, c.params)
-        }
-        None => ("TRUE".to_string(), Vec::new()),
-    };
-    // With a limit, the first `limit` matches the plan finds are taken and then sorted: ordering the whole match
-    // set first would make a broad query (`steps:20..30`) read every matching row just to keep 100.
-    let sql = match limit {
-        Some(_) => format!("SELECT i.id FROM images i WHERE {cond} LIMIT ?"),
-        None => format!("SELECT i.id FROM images i WHERE {cond} ORDER BY i.id LIMIT ?"),
-    };
-    params.push(SqlValue::Integer(
-        limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX)),
-    ));
+    let (sql, params) = ids_statement(query, limit)?;
     let mut stmt = cat.conn.prepare(&sql)?;
     let mut ids = stmt
         .query_map(params_from_iter(params), |r| r.get(0))?
         .collect::<std::result::Result<Vec<i64>, _>>()?;
     ids.sort_unstable();
     Ok(ids)
+}
+
+/// How many images match a query.
+pub fn count(cat: &Catalog, query: Option<&str>) -> Result<u64> {
+    let s = selection(query)?;
+    let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", s.from, s.sql);
+    let n: i64 = cat
+        .conn
+        .query_row(&sql, params_from_iter(s.params), |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// How the catalog runs a query: SQLite's query plan of [`find_ids`], one line per step (`SEARCH i USING INDEX
+/// images_seed (seed=?)`, `SCAN i`, ...).
+pub fn explain(cat: &Catalog, query: Option<&str>, limit: Option<usize>) -> Result<Vec<String>> {
+    let (sql, params) = ids_statement(query, limit)?;
+    let mut stmt = cat.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    let lines = stmt
+        .query_map(params_from_iter(params), |r| r.get::<_, String>(3))?
+        .collect::<std::result::Result<Vec<String>, _>>()?;
+    Ok(lines)
+}
+
+/// The paths of an image: present ones, then the ones where it is no more.
+pub fn paths_of(cat: &Catalog, id: i64) -> Result<(Vec<String>, Vec<String>)> {
+    let mut stmt = cat
+        .conn
+        .prepare_cached("SELECT path, status FROM files WHERE image_id = ?1 ORDER BY path")?;
+    let mut rows = stmt.query([id])?;
+    let (mut present, mut missing) = (Vec::new(), Vec::new());
+    while let Some(r) = rows.next()? {
+        let (path, status): (String, String) = (r.get(0)?, r.get(1)?);
+        if status == "missing" {
+            missing.push(path);
+        } else {
+            present.push(path);
+        }
+    }
+    Ok((present, missing))
 }
 
 /// Run a query and load its hits.
@@ -112,18 +168,7 @@ pub fn hit(cat: &Catalog, id: i64) -> Result<Hit> {
             record: record.and_then(|s| serde_json::from_str(&s).ok()),
         })
     })?;
-    let mut stmt = cat
-        .conn
-        .prepare_cached("SELECT path, status FROM files WHERE image_id = ?1 ORDER BY path")?;
-    let mut rows = stmt.query([id])?;
-    while let Some(r) = rows.next()? {
-        let (path, status): (String, String) = (r.get(0)?, r.get(1)?);
-        if status == "missing" {
-            h.missing.push(path);
-        } else {
-            h.paths.push(path);
-        }
-    }
+    (h.paths, h.missing) = paths_of(cat, id)?;
     h.tags = tags_of(cat, id)?;
     Ok(h)
 }

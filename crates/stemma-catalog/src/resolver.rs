@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use stemma_container::{Limits, Metadata};
+use stemma_import::FolderContext;
 use stemma_model::Record;
 
 use crate::error::{Error, Result};
@@ -67,6 +68,15 @@ pub struct Resolved {
 
 /// Resolve one file's record through the library's one resolver (`stemma_import::resolve`), in the catalog's terms.
 pub fn resolve(path: &Path, opts: &ResolveOptions) -> Result<Resolved> {
+    resolve_in(
+        path,
+        &FolderContext::lazy(&FolderContext::folder_of(path)),
+        opts,
+    )
+}
+
+/// [`resolve`] for one file of a folder whose listing is shared by its files (a scan lists each folder once).
+pub fn resolve_in(path: &Path, folder: &FolderContext, opts: &ResolveOptions) -> Result<Resolved> {
     let library_opts = stemma_import::ResolveOptions {
         limits: opts.limits,
         depth: match opts.depth {
@@ -74,10 +84,11 @@ pub fn resolve(path: &Path, opts: &ResolveOptions) -> Result<Resolved> {
             Depth::Import => stemma_import::Depth::Import,
         },
     };
-    let resolved = stemma_import::resolve(path, &library_opts).map_err(|e| Error::File {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    let resolved =
+        stemma_import::resolve_in(path, folder, &library_opts).map_err(|e| Error::File {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
     Ok(Resolved {
         source: resolved.source.map(|s| match s {
             stemma_import::RecordSource::Stemma => RecordSource::Stemma,

@@ -1,35 +1,42 @@
-//! `scan`: walk a folder, read new and changed files in parallel, write them from one thread in batched
-//! transactions, and mark files that disappeared as missing.
+//! `scan`: walk a folder and read new and changed files in parallel (the walk overlapping the reads), write them
+//! from one thread in batched transactions, and mark files that disappeared as missing.
 //!
 //! Identity is the content id. The ids stored in a file's stemma record are trusted at scan time (reading them
 //! costs nothing; recomputing a pixel id would decode every image): `ids_stored` marks such images, and
-//! `stemma verify` is the tool that checks a stored id against the pixels. A file without stored ids is known by
-//! its data id, computed from its encoded image data (hashing, no decoding). A pixel id is never computed here.
+//! `stemma verify` is the tool that checks a stored id against the pixels. Every file's data id is computed from
+//! its encoded image data (hashing, no decoding): a file without stored ids is known by it, and stored ids are
+//! trusted only when the stored data id is the file's. A pixel id is never computed here.
 
 use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rayon::prelude::*;
+use rayon::iter::{ParallelBridge, ParallelIterator};
 use rusqlite::{Connection, TransactionBehavior};
-use stemma_container::{ops, HANDLERS};
+use stemma_container::{ops, Limits, HANDLERS};
+use stemma_import::FolderContext;
 use stemma_model::ContentId;
 
-use crate::catalog::Catalog;
+use crate::catalog::{path_key, Catalog};
 use crate::error::{Error, Result};
 use crate::extract::{day_of, image_row, Ids, ImageRow};
-use crate::resolver::{resolve, ResolveOptions};
+use crate::resolver::{resolve_in, ResolveOptions};
 use crate::store::{file_error, mark_missing, upsert_file, upsert_image, Stat};
 
 /// Files written per transaction at most; a batch is also closed after [`BATCH_TIME`].
 const BATCH_FILES: usize = 4000;
 const BATCH_TIME: Duration = Duration::from_millis(300);
+/// Files read and waiting for the writer at most (the readers wait when it is behind).
+const CHANNEL_FILES: usize = 4000;
 
 /// Progress of a scan, for a progress bar.
 #[derive(Debug, Clone, Copy)]
 pub enum Progress {
-    /// This many files need reading.
+    /// This many files need reading so far (it grows while the walk goes on).
     Planned(u64),
     /// This many of them are in the catalog.
     Done(u64),
@@ -69,12 +76,6 @@ struct Known {
     error: Option<String>,
 }
 
-struct Todo {
-    key: String,
-    abs: PathBuf,
-    stat: Stat,
-}
-
 struct Parsed {
     key: String,
     stat: Stat,
@@ -82,17 +83,20 @@ struct Parsed {
 }
 
 /// File extensions stemma can read, lower case.
-fn image_extensions() -> HashSet<&'static str> {
-    HANDLERS
+fn image_extensions() -> Vec<&'static str> {
+    let mut exts: Vec<&'static str> = HANDLERS
         .iter()
         .flat_map(|h| h.format().extensions().iter().copied())
-        .collect()
+        .collect();
+    exts.sort_unstable();
+    exts.dedup();
+    exts
 }
 
-fn is_image(path: &Path, exts: &HashSet<&'static str>) -> bool {
+fn is_image(path: &Path, exts: &[&'static str]) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| exts.contains(e.to_ascii_lowercase().as_str()))
+        .is_some_and(|e| exts.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
 fn stat_of(meta: &std::fs::Metadata) -> Stat {
@@ -145,94 +149,170 @@ fn known_under(conn: &Connection, prefix: &str) -> Result<HashMap<String, Known>
     Ok(out)
 }
 
+/// What the walk found, summed over the threads that walked.
+#[derive(Default)]
+struct Walked {
+    files: u64,
+    unchanged: u64,
+    read: u64,
+    /// Keys of every image file found.
+    seen: Vec<String>,
+    errors: Vec<(String, String)>,
+}
+
+impl Walked {
+    fn merge(mut self, other: Walked) -> Walked {
+        self.files += other.files;
+        self.unchanged += other.unchanged;
+        self.read += other.read;
+        self.seen.extend(other.seen);
+        self.errors.extend(other.errors);
+        self
+    }
+}
+
+/// The catalog key of a file found under the library root: its path relative to the root, `/`-separated (as
+/// [`Catalog::key_of`], without normalising a path the walk already made clean).
+fn key_for(root: &Path, path: &Path) -> String {
+    match path.strip_prefix(root) {
+        Ok(rel) => relative_key(rel),
+        Err(_) => path_key(path),
+    }
+}
+
+#[cfg(unix)]
+fn relative_key(rel: &Path) -> String {
+    rel.to_str().map_or_else(|| path_key(rel), str::to_owned)
+}
+
+#[cfg(not(unix))]
+fn relative_key(rel: &Path) -> String {
+    path_key(rel)
+}
+
+/// Folder listings shared by the files of each folder, made when the first file of the folder is read.
+#[derive(Default)]
+struct Folders(Mutex<HashMap<PathBuf, Arc<FolderContext>>>);
+
+impl Folders {
+    fn of(&self, file: &Path) -> Arc<FolderContext> {
+        let dir = FolderContext::folder_of(file);
+        if let Ok(map) = self.0.lock() {
+            if let Some(f) = map.get(&dir) {
+                return f.clone();
+            }
+        }
+        // Listed outside the lock; a folder that cannot be listed is asked name by name.
+        let folder =
+            Arc::new(FolderContext::scan(&dir).unwrap_or_else(|_| FolderContext::lazy(&dir)));
+        match self.0.lock() {
+            Ok(mut map) => map.entry(dir).or_insert(folder).clone(),
+            Err(_) => folder,
+        }
+    }
+}
+
 /// Scan `path` (a folder or one file) into the catalog.
+///
+/// The walk, the reading and the writing overlap: walker threads take the next directory entry, compare its
+/// size, modification time and inode with the catalog, and read the files that changed (each file through the
+/// resolver, and once more whole for its data id); one writer thread stores what they read in batched
+/// transactions.
 pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSummary> {
     let abs = crate::catalog::absolute(path)?;
     let prefix = cat.key_of(&abs)?;
     let known = known_under(&cat.conn, &prefix)?;
     let exts = image_extensions();
-    let mut summary = ScanSummary::default();
-    let mut seen = HashSet::new();
-    let mut todo = Vec::new();
-    let walker = walkdir::WalkDir::new(&abs)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|e| e.file_name() != crate::catalog::CATALOG_DIR);
-    for entry in walker {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                let where_ = e
-                    .path()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                summary.errors.push((where_, e.to_string()));
-                continue;
-            }
-        };
-        if !entry.file_type().is_file() || !is_image(entry.path(), &exts) {
-            continue;
-        }
-        let key = cat.key_of(entry.path())?;
-        let stat = match entry.metadata() {
-            Ok(m) => stat_of(&m),
-            Err(e) => {
-                summary.errors.push((key, e.to_string()));
-                continue;
-            }
-        };
-        summary.files += 1;
-        match known.get(&key) {
-            Some(k) if k.stat == stat && k.status != "missing" => {
-                summary.unchanged += 1;
-                if k.status == "error" {
-                    summary
-                        .errors
-                        .push((key.clone(), k.error.clone().unwrap_or_default()));
-                }
-            }
-            _ => todo.push(Todo {
-                key: key.clone(),
-                abs: entry.path().to_path_buf(),
-                stat,
-            }),
-        }
-        seen.insert(key);
-    }
-    if let Some(p) = opts.progress {
-        p(Progress::Planned(todo.len() as u64));
-    }
-    summary.read = todo.len() as u64;
+    let root = cat.root.clone();
     let before: i64 = cat
         .conn
         .query_row("SELECT COUNT(*) FROM images", [], |r| r.get(0))?;
+    let planned = AtomicU64::new(0);
+    let folders = Folders::default();
     let conn = &mut cat.conn;
-    let errors = std::thread::scope(|scope| -> Result<Vec<(String, String)>> {
-        let (tx, rx) = sync_channel::<Parsed>(BATCH_FILES);
-        let writer = scope.spawn(move || write_all(conn, rx, opts.progress));
-        todo.par_iter().for_each_with(tx, |tx, item| {
-            let parsed = Parsed {
-                key: item.key.clone(),
-                stat: item.stat,
-                row: read_one(&item.abs, item.stat, &opts.resolve),
-            };
-            // A send fails only when the writer stopped on an error, which it reports below.
-            let _ = tx.send(parsed);
-        });
-        writer.join().unwrap_or_else(|_| {
+    let (walked, written) = std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<Parsed>(CHANNEL_FILES);
+        let planned = &planned;
+        let writer = scope.spawn(move || write_all(conn, rx, opts.progress, planned));
+        let walker = walkdir::WalkDir::new(&abs)
+            .follow_links(false)
+            .into_iter()
+            .filter_entry(|e| e.file_name() != crate::catalog::CATALOG_DIR);
+        let walked = walker
+            .par_bridge()
+            .map_with(tx, |tx, entry| {
+                let mut w = Walked::default();
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(e) => {
+                        let at = e
+                            .path()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default();
+                        w.errors.push((at, e.to_string()));
+                        return w;
+                    }
+                };
+                if !entry.file_type().is_file() || !is_image(entry.path(), &exts) {
+                    return w;
+                }
+                let key = key_for(&root, entry.path());
+                let stat = match entry.metadata() {
+                    Ok(m) => stat_of(&m),
+                    Err(e) => {
+                        w.errors.push((key, e.to_string()));
+                        return w;
+                    }
+                };
+                w.files = 1;
+                match known.get(&key) {
+                    Some(k) if k.stat == stat && k.status != "missing" => {
+                        w.unchanged = 1;
+                        if k.status == "error" {
+                            w.errors
+                                .push((key.clone(), k.error.clone().unwrap_or_default()));
+                        }
+                    }
+                    _ => {
+                        w.read = 1;
+                        planned.fetch_add(1, Ordering::Relaxed);
+                        let folder = folders.of(entry.path());
+                        let row = read_one(entry.path(), stat, &folder, &opts.resolve);
+                        // A send fails only when the writer stopped on an error, which it reports below.
+                        let _ = tx.send(Parsed {
+                            key: key.clone(),
+                            stat,
+                            row,
+                        });
+                    }
+                }
+                w.seen.push(key);
+                w
+            })
+            .reduce(Walked::default, Walked::merge);
+        let written = writer.join().unwrap_or_else(|_| {
             Err(Error::NotInCatalog(
                 "the catalog writer thread stopped".into(),
             ))
-        })
-    })?;
-    summary.errors.extend(errors);
+        });
+        (walked, written)
+    });
+    let mut summary = ScanSummary {
+        files: walked.files,
+        unchanged: walked.unchanged,
+        read: walked.read,
+        errors: walked.errors,
+        ..ScanSummary::default()
+    };
+    summary.errors.extend(written?);
     let after: i64 = cat
         .conn
         .query_row("SELECT COUNT(*) FROM images", [], |r| r.get(0))?;
     summary.new_images = u64::try_from(after - before).unwrap_or(0);
+    let seen: HashSet<&str> = walked.seen.iter().map(String::as_str).collect();
     let gone: Vec<&String> = known
         .iter()
-        .filter(|(k, v)| v.status != "missing" && !seen.contains(*k))
+        .filter(|(k, v)| v.status != "missing" && !seen.contains(k.as_str()))
         .map(|(k, _)| k)
         .collect();
     if !gone.is_empty() {
@@ -250,6 +330,9 @@ pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSu
     }
     let forks = crate::fork_link::link_forks(cat, &opts.resolve.limits)?;
     summary.linked = crate::link::link_parents(cat, &opts.resolve.limits)? + forks;
+    if summary.read > 0 || summary.moved > 0 || summary.missing > 0 {
+        crate::catalog::optimize(&cat.conn)?;
+    }
     summary.errors.sort();
     Ok(summary)
 }
@@ -259,6 +342,7 @@ fn write_all(
     conn: &mut Connection,
     rx: Receiver<Parsed>,
     progress: Option<&(dyn Fn(Progress) + Sync)>,
+    planned: &AtomicU64,
 ) -> Result<Vec<(String, String)>> {
     let mut errors = Vec::new();
     let mut done = 0u64;
@@ -292,6 +376,7 @@ fn write_all(
         tx.commit()?;
         done += in_batch as u64;
         if let Some(p) = progress {
+            p(Progress::Planned(planned.load(Ordering::Relaxed)));
             p(Progress::Done(done));
         }
     }
@@ -299,38 +384,61 @@ fn write_all(
 }
 
 /// Read one file: its record through the resolver, and its ids.
+///
+/// The data id (a hash of the encoded image data, metadata left out) is computed from one read of the whole
+/// file. Ids stored in a stemma record are used when the stored data id is the file's (or only a pixel id is
+/// stored): recomputing a pixel id would decode the image, and `stemma verify` is the tool that checks one. A
+/// record whose stored data id is not the file's (image data changed by another tool) is not trusted for ids.
 fn read_one(
     abs: &Path,
     stat: Stat,
+    folder: &FolderContext,
     opts: &ResolveOptions,
 ) -> std::result::Result<ImageRow, String> {
     let reason = |e: Error| match e {
         Error::File { reason, .. } => reason,
         other => other.to_string(),
     };
-    let resolved = resolve(abs, opts).map_err(reason)?;
+    let resolved = resolve_in(abs, folder, opts).map_err(reason)?;
+    let data = data_id(abs, stat, &opts.limits)?;
     let stored = resolved.record.as_ref().and_then(|r| r.content.as_ref());
     let valid = |id: &Option<String>| id.clone().filter(|s| s.parse::<ContentId>().is_ok());
     let ids = match stored.map(|c| (valid(&c.pixels), valid(&c.data))) {
-        Some((pixel, data)) if pixel.is_some() || data.is_some() => Ids {
+        Some((pixel, Some(stored_data))) if stored_data == data => Ids {
             pixel,
-            data,
+            data: Some(data),
             stored: true,
         },
-        _ => {
-            let bytes = ops::read_for_edit(abs, &opts.limits).map_err(|e| e.to_string())?;
-            let source: &dyn stemma_container::source::Source = &bytes.as_slice();
-            let handler = ops::handler_of(source).map_err(|e| e.to_string())?;
-            let data = handler
-                .data_id(&bytes, &opts.limits)
-                .map_err(|e| e.to_string())?;
-            Ids {
-                pixel: None,
-                data: Some(data.to_string()),
-                stored: false,
-            }
-        }
+        Some((Some(pixel), None)) => Ids {
+            pixel: Some(pixel),
+            data: Some(data),
+            stored: true,
+        },
+        _ => Ids {
+            pixel: None,
+            data: Some(data),
+            stored: false,
+        },
     };
     let day = Some(day_of(stat.mtime_ns.div_euclid(1_000_000_000)));
-    Ok(image_row(&resolved, ids, day))
+    Ok(image_row(resolved, ids, day))
+}
+
+/// The data id of a file, from one read of all of it.
+fn data_id(abs: &Path, stat: Stat, limits: &Limits) -> std::result::Result<String, String> {
+    let size = u64::try_from(stat.size).unwrap_or(0);
+    if size > limits.max_edit_file {
+        return Err(format!(
+            "{size} bytes: larger than max_edit_file ({}), its data id is not computed",
+            limits.max_edit_file
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    std::fs::File::open(abs)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    let source: &dyn stemma_container::source::Source = &bytes.as_slice();
+    let handler = ops::handler_of(source).map_err(|e| e.to_string())?;
+    let id = handler.data_id(&bytes, limits).map_err(|e| e.to_string())?;
+    Ok(id.to_string())
 }

@@ -38,8 +38,8 @@ pub fn upsert_image(conn: &Connection, row: &ImageRow) -> Result<Option<i64>> {
         Some(id) => {
             let mut stmt = conn.prepare_cached(
                 "UPDATE images SET pixel_id = COALESCE(?2, pixel_id), data_id = COALESCE(?3, data_id), \
-                 ids_stored = ?4, format = ?5, width = ?6, height = ?7, source = ?8, generator = ?9, prompt = ?10, \
-                 negative = ?11, seed = ?12, steps = ?13, cfg = ?14, sampler = ?15, model = ?16, created = ?17, \
+                 ids_stored = ?4, format = ?5, width = ?6, height = ?7, source = ?8, generator = ?9, \
+                 seed = ?12, steps = ?13, cfg = ?14, sampler = ?15, model = ?16, created = ?17, \
                  record_json = ?18, scheduler = ?19, model_hash = ?20, template = ?21, negative_template = ?22, \
                  run_id = ?23, run_index = ?24, sequence_id = ?25, frame = ?26, created_day = ?27, \
                  rating = COALESCE(rating, ?28) WHERE id = ?1",
@@ -74,6 +74,12 @@ pub fn upsert_image(conn: &Connection, row: &ImageRow) -> Result<Option<i64>> {
                 row.created_day,
                 row.rating,
             ])?;
+            // The prompts only when they changed: their full-text update (a trigger) is costly.
+            conn.prepare_cached(
+                "UPDATE images SET prompt = ?2, negative = ?3 WHERE id = ?1 \
+                 AND (prompt IS NOT ?2 OR negative IS NOT ?3)",
+            )?
+            .execute(params![id, row.prompt, row.negative])?;
             conn.prepare_cached("DELETE FROM edges WHERE child_id = ?1")?
                 .execute([id])?;
             conn.prepare_cached("DELETE FROM loras WHERE image_id = ?1")?
@@ -88,7 +94,7 @@ pub fn upsert_image(conn: &Connection, row: &ImageRow) -> Result<Option<i64>> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
                  ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28) RETURNING id",
             )?;
-            stmt.query_row(
+            let id: i64 = stmt.query_row(
                 params![
                     content,
                     row.ids.pixel,
@@ -120,7 +126,9 @@ pub fn upsert_image(conn: &Connection, row: &ImageRow) -> Result<Option<i64>> {
                     row.rating,
                 ],
                 |r| r.get(0),
-            )?
+            )?;
+            crate::search::index_new(conn, id, row.prompt.as_deref(), row.negative.as_deref())?;
+            id
         }
     };
     if !row.edges.is_empty() {

@@ -349,3 +349,107 @@ fn the_shared_corpus_is_indexed() {
     let s = scan(&mut cat, &corpus, &ScanOptions::default()).unwrap();
     assert_eq!(s.read, 0);
 }
+
+#[test]
+fn moving_a_folder_keeps_tags_and_lineage() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let parent = a1111(7, "a lighthouse at dusk", 20, "");
+    write(&root.join("day1/gen/parent.png"), &parent);
+    let child = stamped(8, child_record(&parent, "upscale", "parent.png"));
+    write(&root.join("day1/up/upscale.png"), &child);
+    let mut cat = Catalog::init(root).unwrap();
+    scan_all(&mut cat);
+    let up = image_of_path(&cat, &root.join("day1/up/upscale.png")).unwrap();
+    let par = image_of_path(&cat, &root.join("day1/gen/parent.png")).unwrap();
+    tag(&mut cat, up, &["keeper".into()], &[]).unwrap();
+    tag(&mut cat, par, &["source".into()], &[]).unwrap();
+
+    std::fs::create_dir(root.join("archive")).unwrap();
+    std::fs::rename(root.join("day1"), root.join("archive/2024")).unwrap();
+    let s = scan_all(&mut cat);
+    assert_eq!((s.moved, s.missing, s.new_images), (2, 0, 0), "{s:?}");
+
+    assert_eq!(
+        image_of_path(&cat, &root.join("archive/2024/up/upscale.png")).unwrap(),
+        up
+    );
+    assert_eq!(paths(&cat, "tag:keeper"), ["archive/2024/up/upscale.png"]);
+    assert_eq!(paths(&cat, "tag:source"), ["archive/2024/gen/parent.png"]);
+    let log = ancestors(&cat, up).unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].relation, "upscale");
+    assert_eq!(
+        log[0].image.as_ref().unwrap().paths,
+        ["archive/2024/gen/parent.png"]
+    );
+    let tree = descendants(&cat, par).unwrap();
+    assert_eq!(
+        tree[0].image.as_ref().unwrap().paths,
+        ["archive/2024/up/upscale.png"]
+    );
+    assert_eq!(
+        paths(&cat, "path:archive/2024/up/"),
+        ["archive/2024/up/upscale.png"]
+    );
+    assert!(paths(&cat, "path:day1/").is_empty());
+}
+
+#[test]
+fn stored_ids_are_trusted_only_when_the_data_is_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let stamped_file = stamped(5, stemma_model::Record::new());
+    write(&root.join("ok.png"), &stamped_file);
+    // The same record over other pixels: image data changed by a tool that kept the record.
+    let mut stale = stemma_model::Record::new();
+    stale.content = Some(
+        stemma_container::ops::content_ids(
+            &png(5, &[]),
+            true,
+            &stemma_container::Limits::default(),
+        )
+        .unwrap(),
+    );
+    let other = png(6, &[]);
+    let edited = stemma_container::handler_for(stemma_container::Format::Png)
+        .unwrap()
+        .edit(
+            &other,
+            &stemma_container::Edit::set_record(stemma_model::record_to_json(&stale).unwrap()),
+            &stemma_container::Limits::default(),
+        )
+        .unwrap();
+    write(&root.join("stale.png"), &edited);
+    let mut cat = Catalog::init(root).unwrap();
+    let s = scan_all(&mut cat);
+    assert_eq!(s.new_images, 2, "{s:?}");
+    let ok = find(&cat, Some("path:ok.png"), None).unwrap();
+    assert!(ok[0].pixel_id.is_some(), "the stored pixel id is used");
+    let st = find(&cat, Some("path:stale.png"), None).unwrap();
+    assert!(st[0].pixel_id.is_none(), "a stale stored id is not");
+    assert_ne!(st[0].content_id, ok[0].content_id);
+}
+
+#[test]
+fn the_full_text_index_follows_new_and_changed_prompts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("a.png"), &a1111(1, "a red cat", 20, ""));
+    write(&root.join("b.png"), &a1111(2, "a red fox", 20, ""));
+    let mut cat = Catalog::init(root).unwrap();
+    scan_all(&mut cat);
+    assert_eq!(paths(&cat, "red"), ["a.png", "b.png"]);
+    // The same pixels with another prompt: the same image, its prompt replaced in the index.
+    write(&root.join("a.png"), &a1111(1, "a green owl", 20, ""));
+    let s = scan_all(&mut cat);
+    assert_eq!((s.read, s.new_images), (1, 0), "{s:?}");
+    assert_eq!(paths(&cat, "red"), ["b.png"]);
+    assert_eq!(paths(&cat, "green owl"), ["a.png"]);
+    cat.conn
+        .execute(
+            "INSERT INTO prompt_fts (prompt_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        )
+        .unwrap();
+}

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use anyhow::Result;
-use stemma_catalog::find::{find, Hit};
+use stemma_catalog::find::{count, explain, find, find_ids, paths_of, Hit};
 use stemma_catalog::Error as CatalogError;
 
 use crate::cmd_init::CatalogArg;
@@ -14,8 +14,9 @@ use crate::exit;
 #[command(
     after_help = "Query language: words and \"quoted phrases\" search the prompt (word* for prefixes); \
   fields: seed: steps: cfg: sampler: scheduler: model: hash: lora: size: (512x?, 16:9, landscape, portrait, square) \
-  width: height: date: (YYYY-MM-DD, YYYY-MM, today, yesterday, \"3 days ago\", ranges a..b, >=, <) path: generator: \
-  tag: rating: (>=4, none) has: (parents, children, sequence, run, template, record, metadata, lora, tags, rating) \
+  width: height: date: (YYYY-MM-DD, YYYY-MM, today, yesterday, \"3 days ago\", ranges a..b, >=, <) \
+  path: (a folder relative to the library root, or a glob: path:*night*) generator: tag: rating: (>=4, none) \
+  has: (parents, children, sequence, run, template, record, metadata, lora, tags, rating) \
   negative: prompt: template: id:. Numbers take ranges (steps:20..40, cfg:>=7) and alternatives (steps:20|30); \
   names take * and ? wildcards and | alternatives. Combine with AND (or just a space), OR, NOT or -term, and \
   parentheses."
@@ -35,6 +36,9 @@ pub struct Args {
     /// Print only the number of matching images.
     #[arg(long, conflicts_with_all = ["json", "table"])]
     count: bool,
+    /// Print how the catalog runs the query (SQLite's query plan) instead of running it.
+    #[arg(long, conflicts_with_all = ["json", "table", "count"])]
+    explain: bool,
     #[command(flatten)]
     catalog: CatalogArg,
 }
@@ -44,9 +48,34 @@ pub fn run(args: Args) -> Result<u8> {
     let query = args.query.join(" ");
     let q = Some(query.as_str()).filter(|q| !q.trim().is_empty());
     if args.count {
-        match stemma_catalog::find::find_ids(&cat, q, args.limit) {
-            Ok(ids) => println!("{}", ids.len()),
+        let counted = match args.limit {
+            Some(_) => find_ids(&cat, q, args.limit).map(|ids| ids.len() as u64),
+            None => count(&cat, q),
+        };
+        match counted {
+            Ok(n) => println!("{n}"),
             Err(e) => return query_error(&query, e),
+        }
+        return Ok(exit::OK);
+    }
+    if args.explain {
+        match explain(&cat, q, args.limit) {
+            Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+            Err(e) => return query_error(&query, e),
+        }
+        return Ok(exit::OK);
+    }
+    let mut out = io::stdout().lock();
+    if !args.json && !args.table {
+        // Paths only: the records are not loaded.
+        let ids = match find_ids(&cat, q, args.limit) {
+            Ok(ids) => ids,
+            Err(e) => return query_error(&query, e),
+        };
+        for id in ids {
+            for p in paths_of(&cat, id)?.0 {
+                writeln!(out, "{}", cat.path_of(&p).display())?;
+            }
         }
         return Ok(exit::OK);
     }
@@ -54,13 +83,12 @@ pub fn run(args: Args) -> Result<u8> {
         Ok(h) => h,
         Err(e) => return query_error(&query, e),
     };
-    let mut out = io::stdout().lock();
     if args.json {
         for h in &hits {
             serde_json::to_writer(&mut out, h)?;
             writeln!(out)?;
         }
-    } else if args.table {
+    } else {
         writeln!(
             out,
             "{:<40} {:>12} {:>5} {:>5} {:<16} {:<20} {:>9} prompt",
@@ -68,12 +96,6 @@ pub fn run(args: Args) -> Result<u8> {
         )?;
         for h in &hits {
             writeln!(out, "{}", table_row(&cat, h))?;
-        }
-    } else {
-        for h in &hits {
-            for p in &h.paths {
-                writeln!(out, "{}", cat.path_of(p).display())?;
-            }
         }
     }
     Ok(exit::OK)

@@ -1,16 +1,21 @@
 //! `stemma scan`: index new and changed files of a library into its catalog; `--watch` keeps following changes.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::channel;
+use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use notify::{RecursiveMode, Watcher};
+use notify::{EventKind, RecursiveMode, Watcher};
 use stemma_catalog::{scan, Catalog, Progress, ScanOptions, ScanSummary};
 
 use crate::cmd_init::CatalogArg;
 use crate::exit;
+
+/// Quiet time after a change before the watch scans.
+const SETTLE: Duration = Duration::from_millis(500);
+/// Longest a watch waits for changes to settle before scanning anyway.
+const MAX_SETTLE: Duration = Duration::from_secs(5);
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -49,21 +54,37 @@ pub fn run(args: Args) -> Result<u8> {
         eprintln!("watching {} (Ctrl-C to stop)", target.display());
     }
     let catalog_dir = cat.path.parent().map(Path::to_path_buf);
+    // A library change: a file created, written, renamed or removed outside the catalog's folder. Reads are not
+    // changes (the scan's own reads would wake the watch again), nor are the catalog's own writes.
+    let is_change = |e: &notify::Result<notify::Event>| match e {
+        Ok(ev) => {
+            !matches!(ev.kind, EventKind::Access(_))
+                && ev
+                    .paths
+                    .iter()
+                    .any(|p| catalog_dir.as_ref().is_none_or(|d| !p.starts_with(d)))
+        }
+        Err(_) => true,
+    };
     while let Ok(event) = rx.recv() {
-        let relevant = |e: &notify::Result<notify::Event>| match e {
-            // The catalog's own writes are not library changes.
-            Ok(ev) => ev
-                .paths
-                .iter()
-                .any(|p| catalog_dir.as_ref().is_none_or(|d| !p.starts_with(d))),
-            Err(_) => true,
-        };
-        if !relevant(&event) {
+        if !is_change(&event) {
             continue;
         }
-        // Let a burst of changes (a batch being saved) settle, then scan once.
-        while rx.recv_timeout(Duration::from_millis(500)).is_ok() {}
-        scan_once(&mut cat, &target, &args)?;
+        // Let a burst of changes (a batch being saved) settle, then scan once; a burst that goes on is scanned
+        // every few seconds.
+        let settling = Instant::now();
+        while settling.elapsed() < MAX_SETTLE {
+            match rx.recv_timeout(SETTLE) {
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => return Ok(exit::OK),
+            }
+        }
+        // A scan that fails (the catalog busy past its timeout, a folder gone) is reported and the watch goes on:
+        // the next change scans again.
+        if let Err(e) = scan_once(&mut cat, &target, &args) {
+            eprintln!("stemma: scan: {e:#}");
+        }
     }
     Ok(exit::OK)
 }

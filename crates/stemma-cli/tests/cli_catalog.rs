@@ -246,3 +246,75 @@ fn two_scans_at_once_both_finish() {
         .unwrap();
     assert_eq!(files, 600);
 }
+
+fn a1111_with(seed: u32, prompt: &str, steps: u32, extra: &str) -> Vec<u8> {
+    let text = format!(
+        "{prompt}\nNegative prompt: blurry\nSteps: {steps}, Sampler: Euler a, CFG scale: 7, Seed: {seed}, \
+         Size: 16x16, Model: dreamshaper_8{extra}"
+    );
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, 16, 16);
+        enc.set_color(png::ColorType::Rgb);
+        enc.add_text_chunk("parameters".into(), text).unwrap();
+        let mut w = enc.write_header().unwrap();
+        w.write_image_data(&picture(seed)).unwrap();
+        w.finish().unwrap();
+    }
+    out
+}
+
+#[test]
+fn prompts_groups_dynamic_prompts_under_their_template_and_seed_runs_into_stacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let tpl = ", Template: \"a {red|blue} cat on a {mat|rug}\"";
+    for (n, prompt) in [
+        "a red cat on a mat",
+        "a blue cat on a mat",
+        "a blue cat on a rug",
+    ]
+    .iter()
+    .enumerate()
+    {
+        write(
+            &root.join(format!("dp/{n}.png")),
+            &a1111_with(n as u32 + 1, prompt, 20, tpl),
+        );
+    }
+    for seed in 10..13 {
+        write(
+            &root.join(format!("run/{seed}.png")),
+            &a1111_with(seed, "a castle in fog", 25, ""),
+        );
+    }
+    in_dir(root, &["init", "-q"]);
+    in_dir(root, &["scan", "-q"]);
+
+    let templates = in_dir(root, &["prompts", "--templates"]);
+    assert!(
+        templates.contains("3 images  recorded  a {red|blue} cat on a {mat|rug}"),
+        "{templates}"
+    );
+    assert!(
+        templates.contains("blue (2)") && templates.contains("rug (1)"),
+        "{templates}"
+    );
+    let json: Vec<Value> = in_dir(root, &["prompts", "--templates", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let recorded: Vec<&Value> = json.iter().filter(|t| t["recorded"] == true).collect();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0]["images"], 3);
+
+    let stacks = in_dir(root, &["prompts", "--stacks"]);
+    assert!(stacks.contains("stack of 3: a castle in fog"), "{stacks}");
+    for seed in 10..13 {
+        assert!(stacks.contains(&format!("run/{seed}.png")), "{stacks}");
+    }
+    assert!(
+        !stacks.contains("dp/"),
+        "a template's expansions differ in prompt: {stacks}"
+    );
+}

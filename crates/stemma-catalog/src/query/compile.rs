@@ -6,7 +6,9 @@ use rusqlite::types::Value as SqlValue;
 use super::parse::{Expr, Field};
 use crate::error::{Error, Result};
 use crate::extract::{civil_from_days, normalise_tag};
-use crate::search::{text_condition, TextField};
+use crate::search::{
+    all_of, any_of, but_not, term, text_condition, TextField, DRIVEN_CONDITION, DRIVEN_FROM,
+};
 
 /// A SQL condition and its parameters, in order.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,11 +28,128 @@ fn text(s: impl Into<String>) -> SqlValue {
     SqlValue::Text(s.into())
 }
 
-/// Compile an expression. `today` is the number of days since 1970-01-01 (for `date:today`, `N days ago`).
+/// Compile an expression to one condition on `images i`. `today` is the number of days since 1970-01-01 (for
+/// `date:today`, `N days ago`).
 pub fn compile(expr: &Expr, today: i64) -> Result<Condition> {
     let mut c = Condition::default();
     emit(expr, today, &mut c)?;
     Ok(c)
+}
+
+/// A whole query as SQL over `images i`: where its rows come from, and the condition they meet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// The FROM clause: `images i`, or the full-text index joined to it when the query's text drives it.
+    pub from: &'static str,
+    /// The WHERE condition, and its parameters in order.
+    pub sql: String,
+    pub params: Vec<SqlValue>,
+}
+
+/// The rows of `images i` the query selects, planned for a `LIMIT`: when the query is an AND with text terms
+/// (words, phrases, `prompt:`/`negative:`, a text-only OR, a negated text), those terms become one full-text
+/// expression that drives the query, so a result page reads a page of index entries, not every match. Otherwise
+/// this is [`compile`] over `images i`.
+pub fn select(expr: &Expr, today: i64) -> Result<Selection> {
+    let mut parts = Vec::new();
+    flatten_and(expr, &mut parts);
+    let mut positives = Vec::new();
+    let mut negatives: Vec<(&Expr, String)> = Vec::new();
+    let mut rest: Vec<&Expr> = Vec::new();
+    for part in parts {
+        match part {
+            Expr::Not(inner) => match search_of(inner) {
+                Some(Some(e)) => negatives.push((part, e)),
+                _ => rest.push(part),
+            },
+            _ => match search_of(part) {
+                Some(Some(e)) => positives.push(e),
+                // A term without a searchable word matches everything.
+                Some(None) => {}
+                None => rest.push(part),
+            },
+        }
+    }
+    let mut c = Condition::default();
+    let from = if positives.is_empty() {
+        // FTS5 cannot start from a negation: those stay membership tests.
+        rest.extend(negatives.iter().map(|(part, _)| *part));
+        "images i"
+    } else {
+        let negs: Vec<String> = negatives.into_iter().map(|(_, e)| e).collect();
+        c.sql.push_str(DRIVEN_CONDITION);
+        c.params.push(text(but_not(all_of(&positives), &negs)));
+        DRIVEN_FROM
+    };
+    for part in rest {
+        if !c.sql.is_empty() {
+            c.sql.push_str(" AND ");
+        }
+        emit(part, today, &mut c)?;
+    }
+    if c.sql.is_empty() {
+        c.sql.push_str("TRUE");
+    }
+    Ok(Selection {
+        from,
+        sql: c.sql,
+        params: c.params,
+    })
+}
+
+fn flatten_and<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match expr {
+        Expr::And(parts) => parts.iter().for_each(|p| flatten_and(p, out)),
+        other => out.push(other),
+    }
+}
+
+/// True when a text term has a wildcard the full-text index cannot serve (anywhere but at the end).
+fn inner_wildcard(value: &str, phrase: bool) -> bool {
+    !phrase && value.trim_end_matches('*').contains(['*', '?'])
+}
+
+/// The full-text expression of an expression made only of text: `Some(Some(e))`; `Some(None)` when it matches
+/// everything (no searchable word); `None` when it is not text only.
+fn search_of(expr: &Expr) -> Option<Option<String>> {
+    let text_term = |field, value: &str, phrase| {
+        (!inner_wildcard(value, phrase)).then(|| term(field, value, phrase))
+    };
+    match expr {
+        Expr::Text { text, phrase, .. } => text_term(TextField::Positive, text, *phrase),
+        Expr::Field {
+            field: Field::Prompt,
+            value,
+            quoted,
+            ..
+        } => text_term(TextField::Positive, value, *quoted),
+        Expr::Field {
+            field: Field::Negative,
+            value,
+            quoted,
+            ..
+        } => text_term(TextField::Negative, value, *quoted),
+        Expr::Or(alts) => {
+            let mut out = Vec::new();
+            for alt in alts {
+                match search_of(alt)? {
+                    Some(e) => out.push(e),
+                    None => return Some(None),
+                }
+            }
+            Some(Some(any_of(&out)))
+        }
+        Expr::And(parts) => {
+            let mut out = Vec::new();
+            for part in parts {
+                if let Some(e) = search_of(part)? {
+                    out.push(e);
+                }
+            }
+            Some((!out.is_empty()).then(|| all_of(&out)))
+        }
+        _ => None,
+    }
 }
 
 fn emit(expr: &Expr, today: i64, c: &mut Condition) -> Result<()> {
@@ -75,8 +194,7 @@ fn full_text(field: TextField, value: &str, phrase: bool, c: &mut Condition) {
         TextField::Negative => "i.negative",
     };
     // FTS5 handles words and word prefixes; a wildcard elsewhere falls back to LIKE.
-    let inner_wildcard = !phrase && value.trim_end_matches('*').contains(['*', '?']);
-    if inner_wildcard {
+    if inner_wildcard(value, phrase) {
         c.sql.push_str(&format!("{column} LIKE ? ESCAPE '\\'"));
         c.params.push(text(format!("%{}%", like_pattern(value))));
         return;
@@ -438,33 +556,32 @@ fn field_condition(
                 numeric("i.rating", value, col, c)?;
             }
         }
+        // Membership in a set read through the side table's index (not a correlated EXISTS, which would
+        // make a rare tag read every image).
         Field::Lora => {
-            exists(
-                "EXISTS (SELECT 1 FROM loras l WHERE l.image_id = i.id AND ",
-                c,
-            );
+            exists("i.id IN (SELECT l.image_id FROM loras l WHERE ", c);
             string_in("l.name", value, c);
             c.sql.push(')');
         }
         Field::Tag => {
-            exists(
-                "EXISTS (SELECT 1 FROM tags t WHERE t.image_id = i.id AND ",
-                c,
-            );
+            exists("i.id IN (SELECT t.image_id FROM tags t WHERE ", c);
             string_in("t.tag", &normalise_tag(value), c);
             c.sql.push(')');
         }
         Field::Path => {
-            let pattern = if value.contains(['*', '?']) {
-                like_pattern(value)
+            // A plain value is a prefix of the path relative to the library root (a folder, like git's
+            // pathspecs), read as a range of the path index; a glob matches the whole path (`*part*`: anywhere).
+            c.sql
+                .push_str("i.id IN (SELECT f.image_id FROM files f WHERE f.status = 'ok' AND ");
+            if value.contains(['*', '?']) {
+                c.sql.push_str("f.path LIKE ? ESCAPE '\\')");
+                c.params.push(text(like_pattern(value)));
             } else {
-                format!("%{}%", like_pattern(value))
-            };
-            c.sql.push_str(
-                "EXISTS (SELECT 1 FROM files f WHERE f.image_id = i.id AND f.status = 'ok' \
-                 AND f.path LIKE ? ESCAPE '\\')",
-            );
-            c.params.push(text(pattern));
+                let prefix = value.trim_start_matches("./");
+                c.sql.push_str("f.path >= ? AND f.path < ?)");
+                c.params.push(text(prefix));
+                c.params.push(text(format!("{prefix}\u{10FFFF}")));
+            }
         }
         Field::Id => {
             let v = value.trim().to_ascii_lowercase();

@@ -3,5 +3,5 @@
 pub mod compile;
 pub mod parse;
 
-pub use compile::{compile, Condition};
+pub use compile::{compile, select, Condition, Selection};
 pub use parse::{parse, Expr, Field};
