@@ -102,7 +102,9 @@ pub fn open(request: &OpenRequest<'_>) -> Result<(PathBuf, Manifest)> {
                 }
                 manifest.plan.count = count;
                 manifest.plan.unknown.remove(OPEN_ENDED);
-                manifest.save(&path, true).map_err(|e| run_error(&path, e))?;
+                manifest
+                    .save(&path, true)
+                    .map_err(|e| run_error(&path, e))?;
             }
         }
         return Ok((path, manifest));

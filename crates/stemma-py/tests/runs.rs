@@ -99,7 +99,11 @@ fn recorded_items_carry_content_ids_and_patches_and_stay_inside_the_plan() {
     };
     let err = runs::record(&path, &item, &Limits::default()).unwrap_err();
     assert!(err.to_string().contains("outside the plan"), "{err}");
-    assert_eq!(Manifest::load(&path).unwrap(), written, "a refused item changes nothing");
+    assert_eq!(
+        Manifest::load(&path).unwrap(),
+        written,
+        "a refused item changes nothing"
+    );
 }
 
 #[test]
@@ -110,7 +114,12 @@ fn an_open_ended_run_grows_its_plan() {
     let written = save_frame(dir.path(), &path, &manifest, 0);
     let written = save_frame(dir.path(), &path, &written, 1);
     assert_eq!(written.plan.count, 2);
-    assert_eq!(runs::status(&path, &Limits::default()).unwrap().first_to_redo, None);
+    assert_eq!(
+        runs::status(&path, &Limits::default())
+            .unwrap()
+            .first_to_redo,
+        None
+    );
 }
 
 #[test]

@@ -187,7 +187,11 @@ fn judge(path: &Path, run: &OpenRun, limits: &Limits, with_ids: bool) -> FileSta
         run.manifest
             .produced
             .iter()
-            .find(|p| p.file.as_deref().is_some_and(|f| run.folder.join(f) == path))
+            .find(|p| {
+                p.file
+                    .as_deref()
+                    .is_some_and(|f| run.folder.join(f) == path)
+            })
             .map(|p| p.index)
     };
     let mut out = FileStatus {
@@ -254,7 +258,8 @@ fn judge(path: &Path, run: &OpenRun, limits: &Limits, with_ids: bool) -> FileSta
     }
     if out.index.is_none() {
         out.status = ItemStatus::Foreign;
-        out.reason = Some("neither its name, its record nor the manifest places it in this run".into());
+        out.reason =
+            Some("neither its name, its record nor the manifest places it in this run".into());
         return out;
     }
     let recorded = out.index.and_then(|i| run.manifest.produced_id(i));
