@@ -129,6 +129,19 @@ fn after_a_crash_the_status_by_content_resumes_at_the_truncated_frame() {
     for i in 0..5 {
         manifest = save_frame(dir.path(), &path, &manifest, i);
     }
+    // What a Python run writes is a manifest by the specification's schema.
+    let schema_text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/run-manifest.schema.json"),
+    )
+    .unwrap();
+    let schema = jsonschema::validator_for(&serde_json::from_str(&schema_text).unwrap()).unwrap();
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let errors: Vec<String> = schema
+        .iter_errors(&written)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(written["produced"].as_array().unwrap().len(), 5);
     let third = dir.path().join("forest_00003.png");
     let bytes = std::fs::read(&third).unwrap();
     std::fs::write(&third, &bytes[..bytes.len() - 20]).unwrap();
