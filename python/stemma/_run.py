@@ -16,6 +16,8 @@ from . import _stemma
 
 MANIFEST_SUFFIX = ".stemma-run.json"
 DEFAULT_PATTERN = "{name}_{index:05d}.png"
+# Item states that need no redo.
+_GOOD = ("verified", "produced")
 
 
 class Run:
@@ -51,6 +53,9 @@ class Run:
             _now(),
         )
         self.manifest: Dict[str, Any] = json.loads(text)
+        # The item states of the last status by content, kept up to date by save(): next_index() needs no new
+        # scan of the folder per frame (a loop of n frames would otherwise read n² files).
+        self._states: Optional[Dict[int, str]] = None
 
     # -- the manifest ------------------------------------------------------------------------------------------
 
@@ -106,8 +111,14 @@ class Run:
     # -- producing ---------------------------------------------------------------------------------------------
 
     def next_index(self) -> int:
-        """The index :meth:`save` uses when none is given: the resume point, else one past the last item."""
-        point = self.resume_point()
+        """The index :meth:`save` uses when none is given: the resume point, else one past the last item.
+
+        The folder is checked by content once (at the first call, or the last :meth:`status`); items saved since
+        count as good."""
+        if self._states is None:
+            self.status()
+        states = self._states or {}
+        point = next((index for index, state in sorted(states.items()) if state not in _GOOD), None)
         if point is not None:
             return point
         return max((p["index"] for p in self.manifest.get("produced", [])), default=-1) + 1
@@ -173,6 +184,8 @@ class Run:
             [p["id"] for p in record.get("parents", []) if p.get("id")],
         )
         self.manifest = json.loads(text)
+        if self._states is not None:
+            self._states[index] = "verified"
         return record
 
     # -- resuming ----------------------------------------------------------------------------------------------
@@ -188,7 +201,8 @@ class Run:
         ``produced`` (present and the run's, no id recorded), ``damaged`` (truncated, bad CRC), ``mismatched``
         (another content than recorded), ``foreign`` (another run's), ``missing`` (absent though later items are
         present) or ``planned`` (not made yet)."""
-        return {item["index"]: item["status"] for item in self.status_report()["items"]}
+        self._states = {item["index"]: item["status"] for item in self.status_report()["items"]}
+        return dict(self._states)
 
     def resume_point(self) -> Optional[int]:
         """The first planned item to redo (not verified or produced), or None when all are good."""
