@@ -27,3 +27,22 @@ def ids(path: str, pixels: bool = ...) -> Tuple[Optional[str], Optional[str]]: .
 def lineage_id(path: str) -> str: ...
 def validate_record(record: str) -> List[str]: ...
 def settings_hash(document: str) -> str: ...
+def run_open(
+    folder: str,
+    name: str,
+    generator: Optional[str] = ...,
+    settings: Optional[str] = ...,
+    count: Optional[int] = ...,
+    pattern: str = ...,
+    created: Optional[str] = ...,
+) -> Tuple[str, str]: ...
+def run_record(
+    manifest: str,
+    index: int,
+    file: str,
+    id: Optional[str] = ...,
+    seed: Optional[str] = ...,
+    patch: Optional[str] = ...,
+    parents: List[str] = ...,
+) -> str: ...
+def run_status(manifest: str) -> str: ...

@@ -70,6 +70,13 @@ pub enum Error {
     /// The catalog (at or above `file`) cannot answer: none found, unreadable, or a query that does not parse.
     #[error("{}: {reason}", file.display())]
     Catalog { file: PathBuf, reason: String },
+    /// A run manifest or the settings store refused (the library's error names its own file).
+    #[error("{source}")]
+    Run {
+        file: PathBuf,
+        #[source]
+        source: stemma_runs::Error,
+    },
     /// Reading or writing a file failed.
     #[error("{}: {source}", file.display())]
     Io {
@@ -121,6 +128,7 @@ impl Error {
             | Error::Invalid { file, .. }
             | Error::Damaged { file, .. }
             | Error::Catalog { file, .. }
+            | Error::Run { file, .. }
             | Error::Io { file, .. } => file,
         }
     }
@@ -133,6 +141,7 @@ impl Error {
             Error::Invalid { reason, .. } | Error::Catalog { reason, .. } => reason.clone(),
             Error::Damaged { reason, .. } => format!("not written: {reason}"),
             Error::Io { source, .. } => source.to_string(),
+            Error::Run { source, .. } => source.to_string(),
         }
     }
 
@@ -144,6 +153,7 @@ impl Error {
             Error::Damaged { .. } => ErrorKind::Damaged,
             Error::Catalog { .. } => ErrorKind::Catalog,
             Error::Io { source, .. } => io_kind(source),
+            Error::Run { source, .. } => run_kind(source),
         }
     }
 }
@@ -153,6 +163,15 @@ fn io_kind(e: &io::Error) -> ErrorKind {
         ErrorKind::Missing
     } else {
         ErrorKind::Io
+    }
+}
+
+fn run_kind(e: &stemma_runs::Error) -> ErrorKind {
+    match e {
+        stemma_runs::Error::Io { source, .. } => io_kind(source),
+        stemma_runs::Error::Container { .. } => ErrorKind::Damaged,
+        // A manifest, settings document or store that is not what it should be.
+        _ => ErrorKind::Record,
     }
 }
 

@@ -12,6 +12,7 @@ use crate::envelope;
 use crate::error::Error;
 use crate::files;
 use crate::resolver::{resolve, ResolveOptions};
+use crate::runs;
 
 /// The stemma exception for `e`, with `path` and `reason` attributes.
 fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
@@ -197,6 +198,79 @@ fn settings_hash(document: &str) -> PyResult<String> {
         .map_err(|e| value_error(format!("settings: {e}")))
 }
 
+fn parse_json(what: &str, text: Option<String>) -> PyResult<Option<Value>> {
+    text.map(|t| serde_json::from_str(&t).map_err(|e| value_error(format!("{what}: {e}"))))
+        .transpose()
+}
+
+/// Open or create the run manifest `<folder>/<name>.stemma-run.json`; returns its path and the manifest as JSON.
+#[pyfunction]
+#[pyo3(signature = (folder, name, generator = None, settings = None, count = None,
+    pattern = "{name}_{index:05d}.png", created = None))]
+#[allow(clippy::too_many_arguments)]
+fn run_open(
+    py: Python<'_>,
+    folder: PathBuf,
+    name: &str,
+    generator: Option<&str>,
+    settings: Option<String>,
+    count: Option<u64>,
+    pattern: &str,
+    created: Option<String>,
+) -> PyResult<(String, String)> {
+    let request = runs::OpenRequest {
+        folder: &folder,
+        name,
+        generator,
+        settings: parse_json("settings", settings)?,
+        count,
+        pattern,
+        created,
+    };
+    py.allow_threads(|| {
+        let (path, manifest) = runs::open(&request)?;
+        let text = runs::manifest_json(&path, &manifest)?;
+        Ok((path.to_string_lossy().into_owned(), text))
+    })
+    .map_err(|e| to_py_err(py, e))
+}
+
+/// Record a produced item in a run manifest; returns the manifest as JSON.
+#[pyfunction]
+#[pyo3(signature = (manifest, index, file, id = None, seed = None, patch = None, parents = Vec::new()))]
+#[allow(clippy::too_many_arguments)]
+fn run_record(
+    py: Python<'_>,
+    manifest: PathBuf,
+    index: u64,
+    file: String,
+    id: Option<String>,
+    seed: Option<String>,
+    patch: Option<String>,
+    parents: Vec<String>,
+) -> PyResult<String> {
+    let item = runs::ProducedItem {
+        index,
+        file,
+        id,
+        seed,
+        patch: parse_json("patch", patch)?,
+        parents,
+    };
+    py.allow_threads(|| {
+        let written = runs::record(&manifest, &item, &Limits::default())?;
+        runs::manifest_json(&manifest, &written)
+    })
+    .map_err(|e| to_py_err(py, e))
+}
+
+/// The status of a run by content (`stemma run status --json`), as JSON.
+#[pyfunction]
+fn run_status(py: Python<'_>, manifest: PathBuf) -> PyResult<String> {
+    py.allow_threads(|| runs::status_json(&manifest, &Limits::default()))
+        .map_err(|e| to_py_err(py, e))
+}
+
 #[pymodule]
 fn _stemma(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(show_json, m)?)?;
@@ -210,6 +284,9 @@ fn _stemma(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lineage_id, m)?)?;
     m.add_function(wrap_pyfunction!(validate_record, m)?)?;
     m.add_function(wrap_pyfunction!(settings_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(run_open, m)?)?;
+    m.add_function(wrap_pyfunction!(run_record, m)?)?;
+    m.add_function(wrap_pyfunction!(run_status, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -198,7 +198,11 @@ impl Manifest {
 
     /// The folder of the run's files for a manifest at `manifest_path`.
     pub fn run_folder(&self, manifest_path: &Path) -> PathBuf {
-        let base = manifest_path.parent().unwrap_or(Path::new("."));
+        // A bare file name has the parent "", which names no folder.
+        let base = manifest_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         match &self.folder {
             Some(f) => base.join(f),
             None => base.to_path_buf(),
@@ -257,4 +261,28 @@ pub fn manifest_path(folder: &Path, name: &str) -> PathBuf {
         })
         .collect();
     folder.join(format!("{safe}{MANIFEST_SUFFIX}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_manifest_named_without_a_folder_has_its_files_in_the_current_folder() {
+        let text = r#"{"stemma_run": "1.0", "id": "stemma:a@000000000000", "generator": "stemma",
+            "settings": {"format": "stemma-params", "hash": "sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+            "plan": {"kind": "batch", "count": 1}}"#;
+        let mut m = Manifest::from_json(text, Path::new("a.stemma-run.json")).unwrap();
+        assert_eq!(m.run_folder(Path::new("a.stemma-run.json")), Path::new("."));
+        assert_eq!(
+            m.run_folder(Path::new("d/a.stemma-run.json")),
+            Path::new("d")
+        );
+        m.folder = Some("frames".into());
+        assert_eq!(
+            m.run_folder(Path::new("a.stemma-run.json")),
+            Path::new("./frames")
+        );
+    }
 }

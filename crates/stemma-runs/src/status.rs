@@ -182,9 +182,21 @@ fn judge(path: &Path, run: &OpenRun, limits: &Limits, with_ids: bool) -> FileSta
         let key_matches = m.sequence_key.is_some() && m.sequence_key == run.key;
         key_matches.then_some(m.frame.or(m.counter)).flatten()
     });
+    // A file the manifest recorded for an item is that item's, even cut short before its record or replaced.
+    let by_manifest = || {
+        run.manifest
+            .produced
+            .iter()
+            .find(|p| {
+                p.file
+                    .as_deref()
+                    .is_some_and(|f| run.folder.join(f) == path)
+            })
+            .map(|p| p.index)
+    };
     let mut out = FileStatus {
         path: path.to_path_buf(),
-        index: by_name,
+        index: by_name.or_else(by_manifest),
         status: ItemStatus::Produced,
         reason: None,
         id: None,
@@ -246,7 +258,8 @@ fn judge(path: &Path, run: &OpenRun, limits: &Limits, with_ids: bool) -> FileSta
     }
     if out.index.is_none() {
         out.status = ItemStatus::Foreign;
-        out.reason = Some("neither its name nor its record places it in this run".into());
+        out.reason =
+            Some("neither its name, its record nor the manifest places it in this run".into());
         return out;
     }
     let recorded = out.index.and_then(|i| run.manifest.produced_id(i));

@@ -389,3 +389,53 @@ fn pytti_run_resumes_from_its_last_good_image() {
         "{yaml}"
     );
 }
+
+#[test]
+fn files_the_manifest_recorded_are_placed_by_it_when_neither_name_nor_record_says_the_item() {
+    // A run written by `stemma.Run`: generic file names no tool's naming rule places, frames placed by their
+    // records, and the manifest's `produced[].file` for a file whose record is gone (cut short, replaced).
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let settings = json!({"prompt": "a forest"});
+    let store = stemma_runs::SettingsStore::for_folder(dir);
+    let hash = store.put("stemma-params", &settings).unwrap();
+    let id = stemma_runs::run_id("stemma:forest", &hash);
+    let mut manifest: stemma_runs::Manifest = serde_json::from_value(json!({
+        "stemma_run": "1.0", "id": id, "generator": "stemma", "key": "stemma:forest",
+        "settings": {"format": "stemma-params", "hash": hash},
+        "plan": {"kind": "animation", "count": 5},
+    }))
+    .unwrap();
+    for i in 0..4u64 {
+        let name = format!("forest_{i:05}.png");
+        let record = json!({"stemma": "1.0", "run": {"id": id, "settings": hash, "index": i},
+            "sequence": {"id": id, "frame": i}});
+        let bytes = stamped(i as u32 * 40, &record);
+        write(&dir.join(&name), &bytes);
+        let content = stemma_container::ops::lineage_id(&bytes, &Limits::DEFAULT).unwrap();
+        manifest.produced.push(stemma_runs::Produced {
+            index: i,
+            id: content.to_string(),
+            file: Some(name),
+        });
+    }
+    let path = stemma_runs::manifest_path(dir, "forest");
+    manifest.save(&path, false).unwrap();
+    let cut = std::fs::read(dir.join("forest_00001.png")).unwrap();
+    write(&dir.join("forest_00001.png"), &truncated(&cut));
+    write(&dir.join("forest_00002.png"), &png(999, &[]));
+    write(&dir.join("stray.png"), &png(998, &[]));
+
+    let st = status(&open_run(&path).unwrap(), &Limits::DEFAULT, false).unwrap();
+    let states: Vec<ItemStatus> = st.items.iter().map(|i| i.status).collect();
+    use ItemStatus::*;
+    assert_eq!(states, [Verified, Damaged, Mismatched, Verified, Planned]);
+    assert_eq!(st.first_to_redo, Some(1));
+    let stray = st
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("stray.png"))
+        .unwrap();
+    assert_eq!(stray.status, Foreign);
+    assert_eq!(stray.index, None);
+}
