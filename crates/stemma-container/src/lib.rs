@@ -24,6 +24,7 @@ mod mp4_write;
 pub mod ops;
 pub mod pixels;
 pub mod png;
+mod png_tail;
 pub mod sidecar;
 pub mod source;
 pub mod text;
