@@ -12,6 +12,13 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 
 
+def copy_writable(src, dst):
+    """Copy a (possibly read-only) shared corpus file; the copy is the user's own writable file."""
+    out = shutil.copy(src, dst)
+    os.chmod(out, 0o644)
+    return out
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """``<repo>/../shared``; missing shared data fails the tests unless STEMMA_ALLOW_MISSING_SHARED=1."""

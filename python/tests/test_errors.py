@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 import stemma
+from conftest import copy_writable
 
 
 def test_a_missing_file_is_a_file_not_found_error_naming_it(tmp_path):
@@ -44,7 +45,7 @@ def test_a_file_that_is_no_image_is_unsupported(tmp_path):
 
 def test_a_bad_seed_is_a_record_error_before_anything_is_written(shared, tmp_path):
     path = tmp_path / "a.png"
-    shutil.copy(shared / "corpus/a1111/forge.png", path)
+    copy_writable(shared / "corpus/a1111/forge.png", path)
     before = path.read_bytes()
     with pytest.raises(stemma.RecordError):
         stemma.stamp(path, seed="twelve")
@@ -57,6 +58,6 @@ def test_a_bad_seed_is_a_record_error_before_anything_is_written(shared, tmp_pat
 
 def test_an_unknown_strip_profile_is_a_value_error(shared, tmp_path):
     path = tmp_path / "a.png"
-    shutil.copy(shared / "corpus/a1111/forge.png", path)
+    copy_writable(shared / "corpus/a1111/forge.png", path)
     with pytest.raises(ValueError, match="profile"):
         stemma.strip(path, profile="most")

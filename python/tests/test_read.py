@@ -1,10 +1,13 @@
 """Reading from Python gives what the command gives."""
 
+import json
 import shutil
+import subprocess
 
 import pytest
 
 import stemma
+from conftest import copy_writable
 
 
 @pytest.mark.parametrize("rel", ["corpus/a1111/forge.png", "corpus/a1111/sd-webui.jpg", "corpus/comfyui/comfyui-hires.png", "corpus/comfyui/img2img_cropped.png"])
@@ -19,7 +22,7 @@ def test_read_and_show_match_the_command(shared, cli, rel):
 
 def test_a_stamped_jpeg_reads_as_its_stemma_record(shared, cli, tmp_path):
     path = tmp_path / "stamped.jpg"
-    shutil.copy(shared / "corpus/a1111/sd-webui.jpg", path)
+    copy_writable(shared / "corpus/a1111/sd-webui.jpg", path)
     cli.run("stamp", path, "--prompt", "a lighthouse at dusk", "--seed", "18446744073709551615")
     [expected] = cli.show(path)
     assert expected["source"] == "stemma"
@@ -39,7 +42,7 @@ def test_scan_yields_the_envelopes_of_the_command_in_order(shared, cli, tmp_path
     folder = tmp_path / "pics"
     folder.mkdir()
     for rel in ["corpus/a1111/forge.png", "corpus/comfyui/comfyui-hires.png", "corpus/a1111/sd-webui.webp"]:
-        shutil.copy(shared / rel, folder)
+        copy_writable(shared / rel, folder)
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     (folder / "notes.txt").write_text("not an image")
     got = list(stemma.scan(folder))
@@ -64,7 +67,7 @@ def test_find_gives_what_the_command_finds(shared, cli, tmp_path):
     library = tmp_path / "library"
     library.mkdir()
     for rel in ["corpus/a1111/forge.png", "corpus/comfyui/comfyui-hires.png"]:
-        shutil.copy(shared / rel, library)
+        copy_writable(shared / rel, library)
     cli.run("init", library)
     cli.run("scan", library)
     expected = [

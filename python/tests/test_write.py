@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 import stemma
+from conftest import copy_writable
 
 
 def gradient(width=64, height=48):
@@ -67,7 +68,7 @@ def test_save_names_the_target_on_failure_and_keeps_nothing(tmp_path):
 def test_stamp_keeps_the_imported_record_and_adds_to_it(shared, cli, tmp_path):
     source = shared / "corpus/a1111/forge.png"
     path = tmp_path / "forge.png"
-    shutil.copy(source, path)
+    copy_writable(source, path)
     imported = stemma.read(path)
     out = tmp_path / "out.png"
     record = stemma.stamp(path, seed=7, output=out)
@@ -80,7 +81,7 @@ def test_stamp_keeps_the_imported_record_and_adds_to_it(shared, cli, tmp_path):
 
 def test_stamp_with_a_record_dict_and_a_sidecar(shared, tmp_path):
     path = tmp_path / "a.webp"
-    shutil.copy(shared / "corpus/a1111/sd-webui.webp", path)
+    copy_writable(shared / "corpus/a1111/sd-webui.webp", path)
     before = path.read_bytes()
     record = stemma.stamp(path, {"stemma": "1.0", "prompt": {"positive": "given"}}, sidecar=True)
     assert path.read_bytes() == before
@@ -92,7 +93,7 @@ def test_stamp_with_a_record_dict_and_a_sidecar(shared, tmp_path):
 def test_strip_stemma_gives_back_the_original_bytes(shared, tmp_path):
     source = shared / "corpus/comfyui/comfyui-hires.png"
     path = tmp_path / "c.png"
-    shutil.copy(source, path)
+    copy_writable(source, path)
     stemma.stamp(path, prompt="changed")
     assert path.read_bytes() != source.read_bytes()
     assert stemma.strip(path) is True

@@ -12,10 +12,9 @@ use stemma_container::{Format, Limits, Metadata};
 use stemma_model::Record;
 
 use crate::exit;
-use crate::files::expand;
+use crate::files::expand_with_folders;
 use stemma_import::{resolve_in, Depth, RecordSource, ResolveOptions, Resolved as FileView};
 
-use crate::files::Folders;
 use crate::output::{json_file, json_file_object, Chain, JsonFile};
 
 #[derive(clap::Args)]
@@ -39,9 +38,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<u8> {
-    let files = expand(&args.paths);
+    let (files, folders) = expand_with_folders(&args.paths);
     let limits = Limits::default();
-    let folders = Folders::new(&files);
     let depth = if args.no_import {
         Depth::StemmaOnly
     } else if args.deep {

@@ -1,7 +1,10 @@
 //! Expanding the command line's paths: files as given, folders walked recursively for image files.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use stemma_import::FolderContext;
 use walkdir::WalkDir;
 
 /// Extensions of files picked up when walking a folder (files named on the command line are always taken, and
@@ -19,14 +22,56 @@ const IMAGE_EXTENSIONS: &[&str] = &[
 /// file reached twice under one folder (through a link, or a hard link) is listed once, so that it is never
 /// rewritten twice at the same time.
 pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
+    walk(paths, None)
+}
+
+/// [`expand`], and the contexts of the folders the walk listed (so that reading their files does not list each
+/// folder again, nor look up each file's sidecar on its own).
+pub fn expand_with_folders(paths: &[PathBuf]) -> (Vec<PathBuf>, Folders) {
+    let mut listings = HashMap::new();
+    let files = walk(paths, Some(&mut listings));
+    let folders = Folders::new(&files);
+    if let Ok(mut contexts) = folders.contexts.lock() {
+        for (folder, names) in listings {
+            let context = FolderContext::listed(&folder, names);
+            contexts.insert(folder, Arc::new(context));
+        }
+    }
+    (files, folders)
+}
+
+/// The file names of each folder walked (every file, not only images: sidecars and text files beside them).
+type Listings = HashMap<PathBuf, BTreeSet<String>>;
+
+fn walk(paths: &[PathBuf], mut listings: Option<&mut Listings>) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for path in paths {
         if path.is_dir() {
             let mut found: Vec<PathBuf> = Vec::new();
-            for entry in WalkDir::new(path).follow_links(true) {
+            let mut once = OncePerFile::default();
+            // Entries come sorted by name within each folder, folders depth first: the paths come out sorted.
+            for entry in WalkDir::new(path).follow_links(true).sort_by_file_name() {
                 match entry {
-                    Ok(e) if e.file_type().is_file() && is_image_name(e.path()) => {
-                        found.push(e.into_path())
+                    Ok(e) if e.file_type().is_dir() => once.enter(&e),
+                    Ok(e) if e.file_type().is_file() => {
+                        if let (Some(listings), Some(name), Some(parent)) = (
+                            listings.as_deref_mut(),
+                            e.file_name().to_str(),
+                            e.path().parent(),
+                        ) {
+                            match listings.get_mut(parent) {
+                                Some(names) => {
+                                    names.insert(name.to_string());
+                                }
+                                None => {
+                                    let names = BTreeSet::from([name.to_string()]);
+                                    listings.insert(parent.to_path_buf(), names);
+                                }
+                            }
+                        }
+                        if is_image_name(e.path()) && once.first_time(&e) {
+                            found.push(e.into_path());
+                        }
                     }
                     Ok(_) => {}
                     Err(err) => {
@@ -44,12 +89,11 @@ pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
                     }
                 }
             }
-            found.sort();
             if found.is_empty() {
                 // Saying nothing would look like "nothing to report" for files that were never read.
                 eprintln!("stemma: no image files found in {}", path.display());
             }
-            out.extend(once_per_file(found));
+            out.extend(found);
         } else {
             out.push(path.clone());
         }
@@ -57,19 +101,47 @@ pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-/// Keep the first name of each file (device and inode), in order (Unix only: elsewhere there is no inode).
-fn once_per_file(paths: Vec<PathBuf>) -> Vec<PathBuf> {
-    if !cfg!(unix) {
-        return paths;
+/// Keeps the first name of each file under a folder (device and inode; Unix only: elsewhere there is no inode).
+/// The inode comes from the folder listing and the device from the folder, so a file costs no lookup of its own;
+/// only a file reached through a link is looked up (its target may be anywhere).
+#[derive(Default)]
+struct OncePerFile {
+    seen: HashSet<(u64, u64)>,
+    /// The device of each folder entered.
+    devices: HashMap<PathBuf, u64>,
+}
+
+impl OncePerFile {
+    #[cfg(unix)]
+    fn enter(&mut self, dir: &walkdir::DirEntry) {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata(dir.path()) {
+            self.devices.insert(dir.path().to_path_buf(), meta.dev());
+        }
     }
-    let mut seen = std::collections::HashSet::new();
-    paths
-        .into_iter()
-        .filter(|p| match std::fs::metadata(p) {
-            Ok(m) => seen.insert(stemma_container::lock::FileId::of(&m)),
-            Err(_) => true,
-        })
-        .collect()
+
+    #[cfg(not(unix))]
+    fn enter(&mut self, _dir: &walkdir::DirEntry) {}
+
+    #[cfg(unix)]
+    fn first_time(&mut self, file: &walkdir::DirEntry) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        use walkdir::DirEntryExt;
+        let device = file.path().parent().and_then(|p| self.devices.get(p));
+        let key = match device {
+            Some(&dev) if !file.path_is_symlink() => (dev, file.ino()),
+            _ => match std::fs::metadata(file.path()) {
+                Ok(m) => (m.dev(), m.ino()),
+                Err(_) => return true,
+            },
+        };
+        self.seen.insert(key)
+    }
+
+    #[cfg(not(unix))]
+    fn first_time(&mut self, _file: &walkdir::DirEntry) -> bool {
+        true
+    }
 }
 
 fn is_image_name(path: &Path) -> bool {
@@ -104,6 +176,13 @@ impl Folders {
     /// The context of the folder holding `file`.
     pub fn of(&self, file: &Path) -> std::sync::Arc<stemma_import::FolderContext> {
         use stemma_import::FolderContext;
+        // Most calls find the context made for an earlier file: look it up without building a path.
+        let parent = file.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Ok(map) = self.contexts.lock() {
+            if let Some(context) = map.get(parent.unwrap_or(Path::new("."))) {
+                return context.clone();
+            }
+        }
         let folder = FolderContext::folder_of(file);
         let make = || {
             std::sync::Arc::new(if self.scan {

@@ -26,6 +26,7 @@ pub mod ops;
 pub mod pixels;
 mod pixels_png;
 pub mod png;
+mod png_tail;
 pub mod sidecar;
 pub mod source;
 pub mod text;

@@ -17,7 +17,8 @@ pub struct Metadata {
     /// Number of animation frames, for animated files.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frames: Option<u32>,
-    /// Every chunk or segment, in file order.
+    /// Every chunk or segment, in file order. A PNG whose end was read from its tail lists its first and last
+    /// IDAT chunks only (the run between them is not read; see `png_tail`).
     pub blocks: Vec<Block>,
     /// Decoded metadata entries (text chunks, EXIF fields, XMP packets, comments), in file order.
     pub entries: Vec<Entry>,

@@ -51,10 +51,20 @@ pub fn scan_path(path: &Path, limits: &Limits) -> Result<Metadata> {
 /// Scan a file that may be cut short (for showing it): a truncated PNG gives what was read before the cut, with
 /// a `truncated: ...` warning; other formats and other errors are as [`scan_path`].
 pub fn scan_path_truncated(path: &Path, limits: &Limits) -> Result<Metadata> {
-    let source = FileSource::with_head(File::open(path)?, HEAD_READ)?;
-    match handler_of(&source)?.format() {
-        Format::Png => crate::png::scan_truncated(&source, limits),
-        _ => scan_source(&source, limits),
+    scan_source_truncated(&open_for_scan(path)?, limits)
+}
+
+/// Open a file for a scan: its length and first bytes are read at once (the metadata of most files is in them).
+/// A caller that reads the file again after the scan (the stealth probe) keeps the source instead of reopening.
+pub fn open_for_scan(path: &Path) -> Result<FileSource> {
+    Ok(FileSource::with_head(File::open(path)?, HEAD_READ)?)
+}
+
+/// [`scan_path_truncated`] of a source already open.
+pub fn scan_source_truncated(source: &dyn Source, limits: &Limits) -> Result<Metadata> {
+    match handler_of(source)?.format() {
+        Format::Png => crate::png::scan_truncated(source, limits),
+        _ => scan_source(source, limits),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::handler::{ContainerHandler, Edit, RecordChange, StripProfile};
 use crate::limits::Limits;
 use crate::metadata::{Block, Entry, Metadata, Value};
 use crate::mirror::Mirrors;
+use crate::png_tail::{read_tail, FirstIdat, Tail};
 use crate::source::{Source, Window};
 use crate::text::{
     decode_latin1_or_utf8, decode_latin1_or_utf8_owned, decode_utf8_lossy, decode_utf8_lossy_owned,
@@ -501,6 +502,7 @@ fn walk_chunks(source: &dyn Source, limits: &Limits, meta: &mut Metadata) -> Res
                 available: file_len - pos,
             });
         }
+        let first_idat = kind == IDAT && !seen_idat;
         if kind == IDAT {
             seen_idat = true;
         }
@@ -513,14 +515,7 @@ fn walk_chunks(source: &dyn Source, limits: &Limits, meta: &mut Metadata) -> Res
         };
         let wanted = kind == IHDR || kind == ACTL || (role(kind) == Role::Metadata);
         if wanted {
-            if len > limits.max_metadata_chunk {
-                return Err(Error::Limit {
-                    limit: "max_metadata_chunk",
-                    max: limits.max_metadata_chunk,
-                    found: len,
-                    context: format!("{} chunk at offset {pos}", kind.name()),
-                });
-            }
+            check_metadata_len(kind, len, pos, limits)?;
             let bytes = window.get(pos + 4, len as usize + 8)?;
             let (type_and_data, crc) = bytes.split_at(bytes.len() - 4);
             let stored = u32::from_be_bytes(crc.try_into().unwrap_or([0; 4]));
@@ -532,6 +527,13 @@ fn walk_chunks(source: &dyn Source, limits: &Limits, meta: &mut Metadata) -> Res
             read_chunk(kind, data, pos, &mut block, meta, limits, &mut budget)?;
         }
         meta.blocks.push(block);
+        // After the first IDAT of a still image, the rest is read from the end of the file when it parses.
+        if first_idat && meta.frames.is_none() {
+            let first = FirstIdat { offset: pos, len };
+            if let Some(tail) = read_tail(source, first, count, limits)? {
+                return read_from_tail(&tail, meta, limits, &mut budget);
+            }
+        }
         pos = end;
         if kind == IEND {
             ended = true;
@@ -552,6 +554,69 @@ fn walk_chunks(source: &dyn Source, limits: &Limits, meta: &mut Metadata) -> Res
             file_len - pos
         ));
     }
+    Ok(())
+}
+
+fn check_metadata_len(kind: ChunkType, len: u64, pos: u64, limits: &Limits) -> Result<()> {
+    if len > limits.max_metadata_chunk {
+        return Err(Error::Limit {
+            limit: "max_metadata_chunk",
+            max: limits.max_metadata_chunk,
+            found: len,
+            context: format!("{} chunk at offset {pos}", kind.name()),
+        });
+    }
+    Ok(())
+}
+
+/// The blocks and metadata of a file's end read from its tail: the last IDAT, the chunks after the image data
+/// (their CRCs were checked when the tail was parsed) and IEND.
+fn read_from_tail(
+    tail: &Tail,
+    meta: &mut Metadata,
+    limits: &Limits,
+    budget: &mut u64,
+) -> Result<()> {
+    if let Some((offset, size)) = tail.last_idat {
+        meta.blocks.push(Block {
+            kind: IDAT.name(),
+            offset,
+            size,
+            label: None,
+            after_image_data: false,
+        });
+    }
+    for chunk in &tail.chunks {
+        let mut block = Block {
+            kind: chunk.kind.name(),
+            offset: chunk.offset,
+            size: chunk.len,
+            label: None,
+            after_image_data: true,
+        };
+        if role(chunk.kind) == Role::Metadata {
+            check_metadata_len(chunk.kind, chunk.len, chunk.offset, limits)?;
+            let bytes = tail.chunk_bytes(chunk);
+            let data = bytes.get(4..bytes.len().saturating_sub(4)).unwrap_or(&[]);
+            read_chunk(
+                chunk.kind,
+                data,
+                chunk.offset,
+                &mut block,
+                meta,
+                limits,
+                budget,
+            )?;
+        }
+        meta.blocks.push(block);
+    }
+    meta.blocks.push(Block {
+        kind: IEND.name(),
+        offset: tail.iend,
+        size: 0,
+        label: None,
+        after_image_data: true,
+    });
     Ok(())
 }
 

@@ -68,13 +68,16 @@ impl FileSource {
         })
     }
 
-    /// Wrap an open file and read its first `head` bytes (fewer for a smaller file) at once.
+    /// Wrap a file just opened (its position is its start) and read its first `head` bytes (fewer for a smaller
+    /// file) at once.
     pub fn with_head(file: File, head: usize) -> io::Result<Self> {
+        use std::io::Read;
         let mut source = FileSource::new(file)?;
         let want = head.min(usize::try_from(source.len).unwrap_or(usize::MAX));
-        let mut buf = vec![0; want];
-        let n = source.read_at(0, &mut buf)?;
-        buf.truncate(n);
+        // Read into the vector's spare capacity (nothing is zeroed first); the file was just opened, so its
+        // position is its start.
+        let mut buf = Vec::with_capacity(want);
+        (&source.file).take(want as u64).read_to_end(&mut buf)?;
         source.head = buf;
         Ok(source)
     }

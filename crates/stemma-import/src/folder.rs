@@ -45,6 +45,16 @@ impl FolderContext {
         })
     }
 
+    /// A context for `folder` from a listing the caller already made (a walk that read the folder): `names` are
+    /// the file names in it (files and links, UTF-8 names only), as [`FolderContext::scan`] would list them.
+    pub fn listed(folder: &Path, names: BTreeSet<String>) -> FolderContext {
+        FolderContext {
+            folder: folder.to_path_buf(),
+            names: Some(names),
+            ..FolderContext::default()
+        }
+    }
+
     /// A context for `folder` that lists nothing up front: each name asked about is looked up on its own.
     pub fn lazy(folder: &Path) -> FolderContext {
         FolderContext {

@@ -314,3 +314,32 @@ fn names_never_fill_fields_of_a_record_from_the_file() {
     let positive = r.record.unwrap().positive().map(str::to_string);
     assert_ne!(positive.as_deref(), Some("a red fox"));
 }
+
+#[test]
+fn a_listed_folder_says_whether_a_sidecar_exists_without_asking_the_file_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.png");
+    png_with(&file, &[]);
+    std::fs::write(sidecar_of(&file), SIDECAR_RECORD).unwrap();
+    // A listing made before the sidecar was written does not see it: no lookup was made.
+    let names = ["a.png".to_string()].into_iter().collect();
+    let listed = FolderContext::listed(dir.path(), names);
+    assert_eq!(resolve_in(&file, &listed, &opts()).unwrap().source, None);
+    // A listing that has it, a fresh scan and a lazy context all find it.
+    let names = ["a.png".to_string(), "a.png.stemma.json".to_string()]
+        .into_iter()
+        .collect();
+    for folder in [
+        FolderContext::listed(dir.path(), names),
+        FolderContext::scan(dir.path()).unwrap(),
+        FolderContext::lazy(dir.path()),
+    ] {
+        let r = resolve_in(&file, &folder, &opts()).unwrap();
+        assert_eq!(r.source, Some(RecordSource::Sidecar));
+        assert_eq!(r.record.unwrap().positive(), Some("from the sidecar"));
+    }
+    // The listing of another folder says nothing about this file's: the file system is asked.
+    let elsewhere = FolderContext::listed(&dir.path().join("other"), Default::default());
+    let r = resolve_in(&file, &elsewhere, &opts()).unwrap();
+    assert_eq!(r.source, Some(RecordSource::Sidecar));
+}

@@ -24,6 +24,8 @@ use stemma_container::{sniff, Format, Limits};
 
 use crate::{Error, Result};
 
+mod first_column;
+
 const ID: &str = "stealth";
 
 /// What the first pixels of a file say about stealth pnginfo.
@@ -197,6 +199,14 @@ fn row_places(width: u32, height: u32, interlaced: bool) -> Box<dyn Iterator<Ite
 }
 
 fn probe_png(source: &dyn Source, limits: &Limits) -> Result<StealthProbe> {
+    match first_column::probe(source, limits)? {
+        Some(answer) => Ok(answer),
+        None => probe_png_rows(source, limits),
+    }
+}
+
+/// The general probe: whole rows from the `png` decoder (interlaced images, palettes, depths below 8, `tRNS`).
+fn probe_png_rows(source: &dyn Source, limits: &Limits) -> Result<StealthProbe> {
     let png_error = |e: png::DecodingError| Error::Parse {
         dialect: ID,
         reason: format!("cannot decode the first pixel rows: {e}"),

@@ -29,8 +29,8 @@ use stemma_container::{ops, sidecar, Error as ContainerError, Format, Limits, Me
 use stemma_model::{parse_record, Record};
 
 use crate::{
-    import_layers, probe_stealth_path, Confidence, Error, Evidence, FolderContext, Result,
-    StealthProbe, Tier,
+    import_layers, probe_stealth, Confidence, Error, Evidence, FolderContext, Result, StealthProbe,
+    Tier,
 };
 
 pub use combine::combine;
@@ -127,12 +127,14 @@ pub fn resolve_in(path: &Path, folder: &FolderContext, opts: &ResolveOptions) ->
         path: path.to_path_buf(),
         error,
     };
+    // The file is opened once: the scan and, for a PNG without metadata, the stealth probe read it.
+    let source = ops::open_for_scan(path).map_err(container)?;
     // A PNG cut short still shows what comes before the cut (with a warning); writers refuse it.
-    let metadata = match ops::scan_path_truncated(path, limits) {
+    let metadata = match ops::scan_source_truncated(&source, limits) {
         Ok(m) => m,
         // A file stemma cannot read may still have a sidecar (videos, layered files, read-only media).
         Err(e @ (ContainerError::UnknownFormat(_) | ContainerError::Unsupported { .. })) => {
-            return match sidecar::read_sidecar(path, limits).map_err(container)? {
+            return match read_sidecar_in(path, folder, limits).map_err(container)? {
                 Some(json) => from_sidecar(path, Metadata::default(), &json, Vec::new()),
                 None => Err(container(e)),
             };
@@ -149,7 +151,7 @@ pub fn resolve_in(path: &Path, folder: &FolderContext, opts: &ResolveOptions) ->
             metadata.format.name().to_uppercase()
         ));
     }
-    let sidecar_json = sidecar::read_sidecar(path, limits).map_err(container)?;
+    let sidecar_json = read_sidecar_in(path, folder, limits).map_err(container)?;
     if let Some(json) = &metadata.record_json {
         if sidecar_json.is_some() {
             warnings.push("a sidecar exists too; the embedded record is used".into());
@@ -204,7 +206,7 @@ pub fn resolve_in(path: &Path, folder: &FolderContext, opts: &ResolveOptions) ->
     // A PNG with no other metadata may hide stealth pnginfo in its pixels (Forge, NovelAI): its first pixel rows
     // say so cheaply, and only then is the file read and decoded.
     let mut resolved = resolved;
-    match probe_stealth_path(path, limits) {
+    match probe_stealth(&source, limits) {
         Ok(StealthProbe::Signature) => {
             let file = std::fs::read(path).map_err(crate::error::io_err(path))?;
             let Resolved {
@@ -225,6 +227,30 @@ pub fn resolve_in(path: &Path, folder: &FolderContext, opts: &ResolveOptions) ->
             Ok(resolved)
         }
     }
+}
+
+/// The sidecar of `path`, when it has one. A folder that was listed says whether the sidecar exists without a
+/// lookup per file; otherwise (a lazy context, a name that is not UTF-8) the file system is asked.
+fn read_sidecar_in(
+    path: &Path,
+    folder: &FolderContext,
+    limits: &Limits,
+) -> std::result::Result<Option<String>, ContainerError> {
+    let name = path.file_name().and_then(|n| n.to_str());
+    if let (Some(names), Some(name)) = (folder.names(), name) {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        let in_folder = parent.unwrap_or(Path::new(".")) == folder.folder();
+        if in_folder {
+            let mut sidecar_name =
+                String::with_capacity(name.len() + sidecar::SIDECAR_SUFFIX.len());
+            sidecar_name.push_str(name);
+            sidecar_name.push_str(sidecar::SIDECAR_SUFFIX);
+            if !names.contains(&sidecar_name) {
+                return Ok(None);
+            }
+        }
+    }
+    sidecar::read_sidecar(path, limits)
 }
 
 /// What the importers make of metadata already read (for callers that hold the file in memory, such as
