@@ -13,7 +13,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(read_png read_jpeg read_webp read_gif read_bmff read_xmp read_exif write_roundtrip import_entries parse_record)
+  targets=(read_png read_jpeg read_webp read_gif read_bmff read_xmp read_exif write_roundtrip import_entries parse_record catalog_query)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 if [ "${STEMMA_FUZZ_NIGHTLY:-0}" = 1 ]; then
