@@ -142,7 +142,15 @@ fn prefix_for(ns: &str, doc_prefix: &str) -> String {
         .iter()
         .find(|(_, uri)| *uri == ns)
         .map(|(p, _)| (*p).to_string())
-        .unwrap_or_else(|| doc_prefix.to_string())
+        .unwrap_or_else(|| {
+            // A foreign namespace that borrows a well-known prefix (`stemma:` bound to another URI) must never be
+            // taken for that namespace's properties: it is reported under its URI instead.
+            if NAMESPACES.iter().any(|(p, _)| *p == doc_prefix) {
+                format!("{{{ns}}}")
+            } else {
+                doc_prefix.to_string()
+            }
+        })
 }
 
 fn resolved_ns(r: &ResolveResult) -> Option<String> {
@@ -803,6 +811,30 @@ mod tests {
             remove_stemma(&fresh, &Limits::DEFAULT).unwrap(),
             Removed::WholePacket(_)
         ));
+    }
+
+    #[test]
+    fn a_foreign_namespace_with_the_stemma_prefix_is_not_stemma() {
+        // Found by fuzzing (write_roundtrip): `stemma:` bound to another URI was read as stemma's record.
+        let packet = r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:stemma="https://w6id.org/stemma/ns/1.0/"><stemma:record>{"stemma":"1.0"}</stemma:record></rdf:Description></rdf:RDF></x:xmpmeta>"#;
+        let doc = parse(packet, &Limits::DEFAULT).unwrap();
+        assert_eq!(doc.record(), None);
+        let values = [XmpValue {
+            prefix: "stemma",
+            ns: STEMMA_NS,
+            name: "record",
+            value: r#"{"stemma":"1.1"}"#.into(),
+            lang_alt: false,
+        }];
+        let merged = merge(Some(packet), &values, &[], &Limits::DEFAULT).unwrap();
+        assert_eq!(
+            parse(&merged, &Limits::DEFAULT).unwrap().record(),
+            Some(r#"{"stemma":"1.1"}"#)
+        );
+        assert!(
+            merged.contains("https://w6id.org/stemma/ns/1.0/"),
+            "{merged}"
+        );
     }
 
     #[test]
