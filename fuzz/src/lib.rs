@@ -186,6 +186,12 @@ pub fn write_roundtrip(data: &[u8]) {
     let Ok(before) = handler.scan(source, &FUZZ_LIMITS) else {
         return;
     };
+    // Every writer refuses a file the handler finds damaged (`OpenedFile::open`): only what a write would accept is
+    // checked here.
+    match handler.damage(data, &FUZZ_LIMITS) {
+        Ok(problems) if problems.is_empty() => {}
+        _ => return,
+    }
     let strip = Edit::strip(StripProfile::Stemma);
     let Ok(base) = handler.edit(data, &strip, &FUZZ_LIMITS) else {
         return;
