@@ -426,7 +426,8 @@ fn apply_edit(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> R
     let touch_stemma = !matches!(edit.record, RecordChange::Keep) || edit.strip.is_some();
     let xmp_index = parsed.blocks.iter().position(|b| is_xmp(file, b));
     let existing: Option<String> = xmp_index
-        .map(|i| String::from_utf8_lossy(xmp_packet(file, &parsed.blocks[i])).into_owned());
+        .map(|i| xmp::packet_text(xmp_packet(file, &parsed.blocks[i])))
+        .transpose()?;
     let base = xmp::after_removal(
         existing.as_deref(),
         touch_stemma && !strip_all,

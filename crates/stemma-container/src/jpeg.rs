@@ -635,9 +635,9 @@ fn apply_edit(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> R
     let touch_stemma = !matches!(edit.record, RecordChange::Keep) || edit.strip.is_some();
     // The first standard XMP segment: the one stemma reads and writes.
     let xmp_index = kinds.iter().position(|k| *k == Kind::Xmp);
-    let existing_packet: Option<String> = xmp_index.map(|i| {
-        String::from_utf8_lossy(&parsed.segs[i].payload(file)[XMP_SIG.len()..]).into_owned()
-    });
+    let existing_packet: Option<String> = xmp_index
+        .map(|i| xmp::packet_text(&parsed.segs[i].payload(file)[XMP_SIG.len()..]))
+        .transpose()?;
     // stemma's markers in the existing packet.
     let old_ext_guid = existing_packet
         .as_deref()

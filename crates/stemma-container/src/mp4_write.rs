@@ -347,7 +347,8 @@ pub(crate) fn apply_edit(
     let place = xmp_place(source, &movie);
     let existing = place
         .as_ref()
-        .map(|p| String::from_utf8_lossy(&file[idx(p.data.start)..idx(p.data.end)]).into_owned());
+        .map(|p| xmp::packet_text(&file[idx(p.data.start)..idx(p.data.end)]))
+        .transpose()?;
     let base = xmp::after_removal(
         existing.as_deref(),
         touch_stemma && !strip_all,

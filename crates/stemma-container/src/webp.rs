@@ -459,8 +459,9 @@ fn apply_edit(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> R
     let vp8x = chunks.iter().find(|c| &c.fourcc == b"VP8X").copied();
     let xmp_index = chunks.iter().position(|c| &c.fourcc == b"XMP ");
     let exif_index = chunks.iter().position(|c| &c.fourcc == b"EXIF");
-    let existing_packet =
-        xmp_index.map(|i| String::from_utf8_lossy(chunks[i].payload(file)).into_owned());
+    let existing_packet = xmp_index
+        .map(|i| xmp::packet_text(chunks[i].payload(file)))
+        .transpose()?;
     let marker = |name: &str| {
         existing_packet
             .as_deref()

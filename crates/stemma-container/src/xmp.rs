@@ -160,6 +160,19 @@ fn resolved_ns(r: &ResolveResult) -> Option<String> {
     }
 }
 
+/// The text of an XMP packet a writer is about to merge into or remove from. A packet that is not valid UTF-8
+/// (a UTF-16 packet, stray bytes) is refused: rewriting it through a lossy decoding would change bytes stemma does
+/// not own.
+pub fn packet_text(bytes: &[u8]) -> Result<String> {
+    String::from_utf8(bytes.to_vec()).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        xmp_error(
+            format!("the packet is not valid UTF-8 (byte {at}); it is not rewritten"),
+            at as u64,
+        )
+    })
+}
+
 /// Parse a packet into its properties. Rejects DTDs, unknown entities and nesting deeper than the limit.
 pub fn parse(packet: &str, limits: &Limits) -> Result<XmpDoc> {
     let mut reader = NsReader::from_str(packet);
@@ -811,6 +824,15 @@ mod tests {
             remove_stemma(&fresh, &Limits::DEFAULT).unwrap(),
             Removed::WholePacket(_)
         ));
+    }
+
+    #[test]
+    fn a_packet_that_is_not_utf8_is_refused_for_rewriting() {
+        // Found by fuzzing (write_roundtrip): a stray byte in a WebP's packet came back as U+FFFD after stamp + strip.
+        let bad = b"<?xpacket begin=\"\" id=\"W5M0MpCehiHzreSzNTczk\xff9d\"?><x:xmpmeta xmlns:x=\"adobe:ns:meta/\"/>";
+        let err = packet_text(bad).unwrap_err();
+        assert!(err.to_string().contains("not valid UTF-8"), "{err}");
+        assert_eq!(packet_text(b"<x/>").unwrap(), "<x/>");
     }
 
     #[test]
