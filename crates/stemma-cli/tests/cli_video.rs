@@ -2,7 +2,9 @@
 //! The command line on videos, through the handler registry: `import` writes the record into a Video Helper
 //! Suite MP4 and a WebM without touching the media, `show` reads it, `seq` reports frames/fps/duration, and
 //! `strip --profile stemma` gives back the original bytes. Videos are made here with ffmpeg; without it the test
-//! says so loudly and checks nothing, except under `CI=true`, where it fails.
+//! fails, unless `STEMMA_ALLOW_MISSING_TOOLS=1` asks to skip (then it says so loudly).
+
+mod common;
 
 use std::fs;
 use std::process::Command as Process;
@@ -17,10 +19,7 @@ fn has_ffmpeg() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        if std::env::var("STEMMA_ALLOW_MISSING_TOOLS").as_deref() != Ok("1") {
-            panic!("ffmpeg not found: install it (apt-get install ffmpeg; .ci/run does) or set STEMMA_ALLOW_MISSING_TOOLS=1 to skip on purpose");
-        }
-        eprintln!("\n!!! ffmpeg not found: CLI video test SKIPPED, nothing was checked !!!\n");
+        common::tool_missing("ffmpeg", "apt-get install ffmpeg", "the CLI on videos");
     }
     ok
 }

@@ -68,15 +68,12 @@ fn empty_config(dir: &Path) -> PathBuf {
 
 /// ExifTool's path when both oracles are installed; otherwise says loudly what is missing.
 fn oracles() -> Option<PathBuf> {
-    let allowed = std::env::var("STEMMA_ALLOW_MISSING_TOOLS").as_deref() == Ok("1");
     let Some(exiftool) = exiftool() else {
-        assert!(allowed, "ExifTool not found: set STEMMA_EXIFTOOL (.ci/run installs it) or STEMMA_ALLOW_MISSING_TOOLS=1 to skip on purpose");
-        eprintln!("\n*** SKIPPED: ExifTool not found (set STEMMA_EXIFTOOL); interop was not checked ***\n");
+        common::tool_missing("ExifTool", "set STEMMA_EXIFTOOL", "interop");
         return None;
     };
     if !has_pillow() {
-        assert!(allowed, "python3 with Pillow not found (pip install pillow; .ci/run does) or set STEMMA_ALLOW_MISSING_TOOLS=1");
-        eprintln!("\n*** SKIPPED: python3 with Pillow not found; interop was not checked ***\n");
+        common::tool_missing("python3 with Pillow", "pip install pillow", "interop");
         return None;
     }
     Some(exiftool)

@@ -2,8 +2,8 @@
 //! Video containers: MP4/MOV and Matroska/WebM made here with ffmpeg (nothing downloaded) in the shapes AI video
 //! tools write (ComfyUI Video Helper Suite, old and new; AnimateDiff), read, stamped, checked with ffmpeg
 //! (`framemd5` of packets and decoded frames identical, ffprobe without warnings), ExifTool (the prompt in XMP,
-//! no warnings) and stripped back to the original bytes. Without ffmpeg these tests say so loudly and check
-//! nothing, except under `CI=true`, where they fail. The 2 GB test and the hostile-input tests need no ffmpeg.
+//! no warnings) and stripped back to the original bytes. Without ffmpeg these tests fail, unless
+//! `STEMMA_ALLOW_MISSING_TOOLS=1` asks to skip (then they say so loudly). The 2 GB test and the hostile-input tests need no ffmpeg.
 
 use std::fs;
 use std::io::{Seek, SeekFrom, Write};

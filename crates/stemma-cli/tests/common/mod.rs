@@ -7,6 +7,16 @@ use std::process::Command as Process;
 use assert_cmd::Command;
 use serde_json::Value;
 
+/// An independent oracle (ffmpeg, ExifTool, Pillow, jsonschema) is missing: fail, unless skipping was asked for
+/// with `STEMMA_ALLOW_MISSING_TOOLS=1` (then say loudly what was not checked). `.ci/run` installs every oracle.
+pub fn tool_missing(tool: &str, install: &str, unchecked: &str) {
+    assert!(
+        std::env::var("STEMMA_ALLOW_MISSING_TOOLS").as_deref() == Ok("1"),
+        "{tool} not found: {install} (.ci/run does), or set STEMMA_ALLOW_MISSING_TOOLS=1 to skip on purpose"
+    );
+    eprintln!("\n*** SKIPPED: {tool} not found; {unchecked} was not checked ***\n");
+}
+
 /// The `stemma` binary under test.
 pub fn stemma() -> Command {
     Command::cargo_bin("stemma").unwrap()
