@@ -104,11 +104,20 @@ impl XmpDoc {
             .unwrap_or_default()
     }
 
+    /// The property stemma wrote wins over one of the same name elsewhere in the packet: a packet can carry an
+    /// older `stemma:record` under a node that is not an `rdf:Description` (a re-bound `rdf` prefix makes it a
+    /// typed node), and the record stemma just wrote must be the one read back.
     fn find(&self, qname: &str) -> Option<&XmpProperty> {
         let (prefix, name) = qname.split_once(':')?;
-        self.properties
+        let mut named = self
+            .properties
             .iter()
-            .find(|p| p.prefix == prefix && p.name == name)
+            .filter(|p| p.prefix == prefix && p.name == name);
+        let first = named.next()?;
+        if first.in_stemma {
+            return Some(first);
+        }
+        Some(named.find(|p| p.in_stemma).unwrap_or(first))
     }
 
     /// True when a property with this namespace and name exists outside stemma's own description.
@@ -857,6 +866,30 @@ mod tests {
             merged.contains("https://w6id.org/stemma/ns/1.0/"),
             "{merged}"
         );
+    }
+
+    #[test]
+    fn the_record_stemma_wrote_wins_over_one_under_a_rebound_rdf_prefix() {
+        // Found by fuzzing (write_roundtrip): `rdf:` re-bound on a description makes it a typed node, not an
+        // `rdf:Description`; its old `stemma:record` came back instead of the record just written.
+        let packet = r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:rdf="http://www.-rdf-syntax-ns#" xmlns:stemma="https://w3id.org/stemma/ns/1.0/"><stemma:record>{"stemma":"1.0"}</stemma:record></rdf:Description></rdf:RDF></x:xmpmeta>"#;
+        let values = [XmpValue {
+            prefix: "stemma",
+            ns: STEMMA_NS,
+            name: "record",
+            value: r#"{"stemma":"1.1"}"#.into(),
+            lang_alt: false,
+        }];
+        let merged = merge(Some(packet), &values, &[], &Limits::DEFAULT).unwrap();
+        assert_eq!(
+            parse(&merged, &Limits::DEFAULT).unwrap().record(),
+            Some(r#"{"stemma":"1.1"}"#)
+        );
+        // Removing what stemma wrote gives the packet back as it was.
+        match remove_stemma(&merged, &Limits::DEFAULT).unwrap() {
+            Removed::Packet(rest, _) => assert_eq!(rest, packet),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
