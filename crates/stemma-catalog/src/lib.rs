@@ -4,6 +4,7 @@
 //! Every file's metadata is read through [`resolver`], nothing else. SQL is kept portable except in [`search`]
 //! (FTS5).
 
+pub mod bulk;
 pub mod catalog;
 mod error;
 pub mod export;

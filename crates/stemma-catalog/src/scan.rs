@@ -25,7 +25,7 @@ use crate::catalog::{path_key, Catalog};
 use crate::error::{Error, Result};
 use crate::extract::{day_of, image_row, Ids, ImageRow};
 use crate::resolver::{resolve_in, ResolveOptions};
-use crate::store::{file_error, mark_missing, upsert_file, upsert_image, Stat};
+use crate::store::{file_error, mark_missing, upsert_file, RowWriter, Stat};
 
 /// Files written per transaction at most; a batch is also closed after [`BATCH_TIME`].
 const BATCH_FILES: usize = 4000;
@@ -221,19 +221,30 @@ impl Folders {
 pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSummary> {
     let abs = crate::catalog::absolute(path)?;
     let prefix = cat.key_of(&abs)?;
+    // A scan killed during a bulk load left the indexes to build: build them before anything reads.
+    crate::bulk::recover(&mut cat.conn)?;
     let known = known_under(&cat.conn, &prefix)?;
     let exts = image_extensions();
     let root = cat.root.clone();
     let before: i64 = cat
         .conn
         .query_row("SELECT COUNT(*) FROM images", [], |r| r.get(0))?;
+    let bulk = before == 0;
+    if bulk {
+        crate::bulk::begin(&mut cat.conn)?;
+    }
+    let rows = if bulk {
+        RowWriter::bulk()
+    } else {
+        RowWriter::indexed()
+    };
     let planned = AtomicU64::new(0);
     let folders = Folders::default();
     let conn = &mut cat.conn;
     let (walked, written) = std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<Parsed>(CHANNEL_FILES);
         let planned = &planned;
-        let writer = scope.spawn(move || write_all(conn, rx, opts.progress, planned));
+        let writer = scope.spawn(move || write_all(conn, rows, rx, opts.progress, planned));
         let walker = walkdir::WalkDir::new(&abs)
             .follow_links(false)
             .into_iter()
@@ -304,6 +315,10 @@ pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSu
         errors: walked.errors,
         ..ScanSummary::default()
     };
+    if bulk {
+        // Also when the writer failed: the indexes come back before the error is reported.
+        crate::bulk::finish(&mut cat.conn)?;
+    }
     summary.errors.extend(written?);
     let after: i64 = cat
         .conn
@@ -340,6 +355,7 @@ pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSu
 /// The single writer: batches parsed files into immediate transactions.
 fn write_all(
     conn: &mut Connection,
+    mut rows: RowWriter,
     rx: Receiver<Parsed>,
     progress: Option<&(dyn Fn(Progress) + Sync)>,
     planned: &AtomicU64,
@@ -355,7 +371,7 @@ fn write_all(
         while let Some(parsed) = next.take() {
             match &parsed.row {
                 Ok(row) => {
-                    let image = upsert_image(&tx, row)?;
+                    let image = rows.upsert_image(&tx, row)?;
                     upsert_file(&tx, &parsed.key, parsed.stat, image, now)?;
                 }
                 Err(reason) => {

@@ -117,6 +117,58 @@ UPDATE files SET size = -1;
     },
 ];
 
+/// The secondary indexes of the latest schema (name, columns). A bulk load (the first scan into an empty
+/// catalog) drops them and builds them again once at the end, which is far cheaper than keeping every one of
+/// them in step row by row; [`ensure_indexes`] puts back any that a killed load left out. A test checks this
+/// list against what the migrations create.
+pub const SECONDARY_INDEXES: &[(&str, &str)] = &[
+    ("images_pixel_id", "images (pixel_id)"),
+    ("images_data_id", "images (data_id)"),
+    ("files_image", "files (image_id)"),
+    ("edges_parent", "edges (parent_ref)"),
+    ("tags_tag", "tags (tag)"),
+    ("loras_name", "loras (name)"),
+    ("images_seed", "images (seed)"),
+    ("images_steps", "images (steps)"),
+    ("images_cfg", "images (cfg)"),
+    ("images_sampler", "images (sampler)"),
+    ("images_model", "images (model)"),
+    ("images_generator", "images (generator)"),
+    ("images_size", "images (width, height)"),
+    ("images_created", "images (created_day)"),
+    ("images_rating", "images (rating)"),
+    ("images_template", "images (template)"),
+    ("images_run", "images (run_id)"),
+    ("images_sequence", "images (sequence_id, frame)"),
+];
+
+/// Drop every secondary index (inside the caller's transaction).
+pub fn drop_indexes(conn: &Connection) -> Result<()> {
+    for (name, _) in SECONDARY_INDEXES {
+        conn.execute_batch(&format!("DROP INDEX IF EXISTS {name};"))?;
+    }
+    Ok(())
+}
+
+/// Create every secondary index that is missing; returns how many were created.
+pub fn ensure_indexes(conn: &Connection) -> Result<usize> {
+    let mut created = 0;
+    for (name, on) in SECONDARY_INDEXES {
+        let exists: Option<String> = conn
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if exists.is_none() {
+            conn.execute_batch(&format!("CREATE INDEX {name} ON {on};"))?;
+            created += 1;
+        }
+    }
+    Ok(created)
+}
+
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.version)

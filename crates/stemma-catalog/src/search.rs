@@ -41,6 +41,32 @@ END;
     Ok(())
 }
 
+/// The triggers that keep the index in step with changed and deleted rows (as migration 1 made them).
+const ROW_TRIGGERS: &str = r#"
+CREATE TRIGGER IF NOT EXISTS images_fts_delete AFTER DELETE ON images BEGIN
+    INSERT INTO prompt_fts (prompt_fts, rowid, prompt, negative) VALUES ('delete', old.id, old.prompt, old.negative);
+END;
+CREATE TRIGGER IF NOT EXISTS images_fts_update AFTER UPDATE OF prompt, negative ON images BEGIN
+    INSERT INTO prompt_fts (prompt_fts, rowid, prompt, negative) VALUES ('delete', old.id, old.prompt, old.negative);
+    INSERT INTO prompt_fts (rowid, prompt, negative) VALUES (new.id, new.prompt, new.negative);
+END;
+"#;
+
+/// Stop following row changes (a bulk load indexes nothing row by row: a 'delete' of a row the index never
+/// held would corrupt it). [`rebuild`] and [`resume_row_triggers`] end the pause.
+pub fn suspend_row_triggers(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DROP TRIGGER IF EXISTS images_fts_update; DROP TRIGGER IF EXISTS images_fts_delete;",
+    )?;
+    Ok(())
+}
+
+/// Follow row changes again (after [`suspend_row_triggers`]).
+pub fn resume_row_triggers(conn: &Connection) -> Result<()> {
+    conn.execute_batch(ROW_TRIGGERS)?;
+    Ok(())
+}
+
 /// Index the prompts of a row just inserted into `images` (in the inserting transaction).
 pub fn index_new(
     conn: &Connection,
@@ -124,7 +150,8 @@ pub fn text_condition(field: TextField, text: &str, phrase: bool) -> Option<(Str
     term(field, text, phrase).map(|expr| (MEMBER_CONDITION.to_string(), expr))
 }
 
-/// Rebuild the full-text index from `images` (after a bulk load that bypassed the triggers).
+/// Build the full-text index again from `images` (after a bulk load that did not index row by row); whatever
+/// the index held is replaced.
 pub fn rebuild(conn: &Connection) -> Result<()> {
     conn.execute("INSERT INTO prompt_fts (prompt_fts) VALUES ('rebuild')", [])?;
     Ok(())

@@ -1,5 +1,7 @@
 //! Writing scanned files into the catalog: one image per content id, one row per path.
 
+use std::collections::HashMap;
+
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::Result;
@@ -13,30 +15,81 @@ pub struct Stat {
     pub inode: i64,
 }
 
-/// The image a row's ids belong to: the same content id, or a data id or pixel id already known (a file that
-/// gained a record keeps its entry when its identity moves from the data id to the pixel id).
-pub fn find_image(conn: &Connection, row: &ImageRow) -> Result<Option<i64>> {
-    let Some(content) = row.ids.content_id() else {
-        return Ok(None);
-    };
-    let mut stmt = conn.prepare_cached(
-        "SELECT id FROM images WHERE content_id = ?1 OR data_id = ?2 OR pixel_id = ?3 ORDER BY id LIMIT 1",
-    )?;
-    Ok(stmt
-        .query_row(params![content, row.ids.data, row.ids.pixel], |r| r.get(0))
-        .optional()?)
+/// How the writer finds the image a row belongs to and keeps the full-text index.
+///
+/// Normally both go through SQL. During a bulk load (the first scan into an empty catalog, secondary indexes
+/// dropped) every image in the catalog was written by this writer, so a map of the ids it wrote answers the
+/// lookup, and the full-text index is built once at the end ([`crate::bulk`]).
+#[derive(Debug, Default)]
+pub struct RowWriter {
+    bulk: Option<HashMap<String, i64>>,
 }
 
-/// Insert or update the image of a row; returns its id. The rating and tags kept in the catalog are not
-/// overwritten: values carried in the record are added.
-pub fn upsert_image(conn: &Connection, row: &ImageRow) -> Result<Option<i64>> {
-    let Some(content) = row.ids.content_id() else {
-        return Ok(None);
-    };
-    let existing = find_image(conn, row)?;
-    let id = match existing {
-        Some(id) => {
-            let mut stmt = conn.prepare_cached(
+impl RowWriter {
+    /// A writer for a catalog whose secondary indexes are in place.
+    pub fn indexed() -> RowWriter {
+        RowWriter { bulk: None }
+    }
+
+    /// A writer for a bulk load into an empty catalog.
+    pub fn bulk() -> RowWriter {
+        RowWriter {
+            bulk: Some(HashMap::new()),
+        }
+    }
+
+    /// The image a row's ids belong to: the same content id, or a data id or pixel id already known (a file
+    /// that gained a record keeps its entry when its identity moves from the data id to the pixel id).
+    fn find_image(&self, conn: &Connection, row: &ImageRow) -> Result<Option<i64>> {
+        let Some(content) = row.ids.content_id() else {
+            return Ok(None);
+        };
+        if let Some(map) = &self.bulk {
+            // The lowest id among the matches, as the SQL lookup orders them.
+            let found = [
+                Some(content),
+                row.ids.data.as_deref(),
+                row.ids.pixel.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .filter_map(|id| map.get(id).copied())
+            .min();
+            return Ok(found);
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT id FROM images WHERE content_id = ?1 OR data_id = ?2 OR pixel_id = ?3 ORDER BY id LIMIT 1",
+        )?;
+        Ok(stmt
+            .query_row(params![content, row.ids.data, row.ids.pixel], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn remember(&mut self, id: i64, row: &ImageRow, content: &str) {
+        if let Some(map) = &mut self.bulk {
+            for key in [
+                Some(content),
+                row.ids.data.as_deref(),
+                row.ids.pixel.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                map.entry(key.to_string()).or_insert(id);
+            }
+        }
+    }
+
+    /// Insert or update the image of a row; returns its id. The rating and tags kept in the catalog are not
+    /// overwritten: values carried in the record are added.
+    pub fn upsert_image(&mut self, conn: &Connection, row: &ImageRow) -> Result<Option<i64>> {
+        let Some(content) = row.ids.content_id() else {
+            return Ok(None);
+        };
+        let existing = self.find_image(conn, row)?;
+        let id = match existing {
+            Some(id) => {
+                let mut stmt = conn.prepare_cached(
                 "UPDATE images SET pixel_id = COALESCE(?2, pixel_id), data_id = COALESCE(?3, data_id), \
                  ids_stored = ?4, format = ?5, width = ?6, height = ?7, source = ?8, generator = ?9, \
                  seed = ?12, steps = ?13, cfg = ?14, sampler = ?15, model = ?16, created = ?17, \
@@ -44,59 +97,8 @@ pub fn upsert_image(conn: &Connection, row: &ImageRow) -> Result<Option<i64>> {
                  run_id = ?23, run_index = ?24, sequence_id = ?25, frame = ?26, created_day = ?27, \
                  rating = COALESCE(rating, ?28) WHERE id = ?1",
             )?;
-            stmt.execute(params![
-                id,
-                row.ids.pixel,
-                row.ids.data,
-                row.ids.stored,
-                row.format,
-                row.width,
-                row.height,
-                row.source,
-                row.generator,
-                row.prompt,
-                row.negative,
-                row.seed,
-                row.steps,
-                row.cfg,
-                row.sampler,
-                row.model,
-                row.created,
-                row.record_json,
-                row.scheduler,
-                row.model_hash,
-                row.template,
-                row.negative_template,
-                row.run_id,
-                row.run_index,
-                row.sequence_id,
-                row.frame,
-                row.created_day,
-                row.rating,
-            ])?;
-            // The prompts only when they changed: their full-text update (a trigger) is costly.
-            conn.prepare_cached(
-                "UPDATE images SET prompt = ?2, negative = ?3 WHERE id = ?1 \
-                 AND (prompt IS NOT ?2 OR negative IS NOT ?3)",
-            )?
-            .execute(params![id, row.prompt, row.negative])?;
-            conn.prepare_cached("DELETE FROM edges WHERE child_id = ?1")?
-                .execute([id])?;
-            conn.prepare_cached("DELETE FROM loras WHERE image_id = ?1")?
-                .execute([id])?;
-            id
-        }
-        None => {
-            let mut stmt = conn.prepare_cached(
-                "INSERT INTO images (content_id, pixel_id, data_id, ids_stored, format, width, height, source, \
-                 generator, prompt, negative, seed, steps, cfg, sampler, model, created, record_json, scheduler, \
-                 model_hash, template, negative_template, run_id, run_index, sequence_id, frame, created_day, rating) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
-                 ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28) RETURNING id",
-            )?;
-            let id: i64 = stmt.query_row(
-                params![
-                    content,
+                stmt.execute(params![
+                    id,
                     row.ids.pixel,
                     row.ids.data,
                     row.ids.stored,
@@ -124,38 +126,98 @@ pub fn upsert_image(conn: &Connection, row: &ImageRow) -> Result<Option<i64>> {
                     row.frame,
                     row.created_day,
                     row.rating,
-                ],
-                |r| r.get(0),
+                ])?;
+                // The prompts only when they changed: their full-text update (a trigger) is costly.
+                conn.prepare_cached(
+                    "UPDATE images SET prompt = ?2, negative = ?3 WHERE id = ?1 \
+                 AND (prompt IS NOT ?2 OR negative IS NOT ?3)",
+                )?
+                .execute(params![id, row.prompt, row.negative])?;
+                conn.prepare_cached("DELETE FROM edges WHERE child_id = ?1")?
+                    .execute([id])?;
+                conn.prepare_cached("DELETE FROM loras WHERE image_id = ?1")?
+                    .execute([id])?;
+                id
+            }
+            None => {
+                let mut stmt = conn.prepare_cached(
+                "INSERT INTO images (content_id, pixel_id, data_id, ids_stored, format, width, height, source, \
+                 generator, prompt, negative, seed, steps, cfg, sampler, model, created, record_json, scheduler, \
+                 model_hash, template, negative_template, run_id, run_index, sequence_id, frame, created_day, rating) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
+                 ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28) RETURNING id",
             )?;
-            crate::search::index_new(conn, id, row.prompt.as_deref(), row.negative.as_deref())?;
-            id
-        }
-    };
-    if !row.edges.is_empty() {
-        let mut stmt = conn.prepare_cached(
+                let id: i64 = stmt.query_row(
+                    params![
+                        content,
+                        row.ids.pixel,
+                        row.ids.data,
+                        row.ids.stored,
+                        row.format,
+                        row.width,
+                        row.height,
+                        row.source,
+                        row.generator,
+                        row.prompt,
+                        row.negative,
+                        row.seed,
+                        row.steps,
+                        row.cfg,
+                        row.sampler,
+                        row.model,
+                        row.created,
+                        row.record_json,
+                        row.scheduler,
+                        row.model_hash,
+                        row.template,
+                        row.negative_template,
+                        row.run_id,
+                        row.run_index,
+                        row.sequence_id,
+                        row.frame,
+                        row.created_day,
+                        row.rating,
+                    ],
+                    |r| r.get(0),
+                )?;
+                if self.bulk.is_none() {
+                    crate::search::index_new(
+                        conn,
+                        id,
+                        row.prompt.as_deref(),
+                        row.negative.as_deref(),
+                    )?;
+                }
+                self.remember(id, row, content);
+                id
+            }
+        };
+        if !row.edges.is_empty() {
+            let mut stmt = conn.prepare_cached(
             "INSERT INTO edges (child_id, ord, parent_ref, relation, hint) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
-        for (ord, e) in row.edges.iter().enumerate() {
-            stmt.execute(params![id, ord as i64, e.parent_ref, e.relation, e.hint])?;
+            for (ord, e) in row.edges.iter().enumerate() {
+                stmt.execute(params![id, ord as i64, e.parent_ref, e.relation, e.hint])?;
+            }
         }
-    }
-    if !row.loras.is_empty() {
-        let mut stmt = conn.prepare_cached(
+        if !row.loras.is_empty() {
+            let mut stmt = conn.prepare_cached(
             "INSERT INTO loras (image_id, name, weight) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
         )?;
-        for (name, weight) in &row.loras {
-            stmt.execute(params![id, name, weight])?;
+            for (name, weight) in &row.loras {
+                stmt.execute(params![id, name, weight])?;
+            }
         }
-    }
-    if !row.tags.is_empty() {
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO tags (image_id, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-        )?;
-        for tag in &row.tags {
-            stmt.execute(params![id, tag])?;
+        if !row.tags.is_empty() {
+            let mut stmt = conn.prepare_cached(
+                "INSERT INTO tags (image_id, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )?;
+            for tag in &row.tags {
+                stmt.execute(params![id, tag])?;
+            }
         }
+        Ok(Some(id))
     }
-    Ok(Some(id))
 }
 
 /// Record a file that was read, at its image.

@@ -453,3 +453,106 @@ fn the_full_text_index_follows_new_and_changed_prompts() {
         )
         .unwrap();
 }
+
+fn index_names(cat: &Catalog) -> Vec<String> {
+    let mut stmt = cat
+        .conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%' \
+             ORDER BY name",
+        )
+        .unwrap();
+    let names = stmt.query_map([], |r| r.get(0)).unwrap();
+    names.map(|n| n.unwrap()).collect()
+}
+
+fn listed_indexes() -> Vec<String> {
+    let mut names: Vec<String> = stemma_catalog::schema::SECONDARY_INDEXES
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_bulk_load_list_is_every_index_the_migrations_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = Catalog::init(dir.path()).unwrap();
+    assert_eq!(index_names(&cat), listed_indexes());
+}
+
+#[test]
+fn a_first_scan_loads_in_bulk_and_builds_every_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("a.png"), &a1111(1, "a red cat", 20, ""));
+    write(&root.join("b.png"), &a1111(2, "a red fox", 30, ""));
+    // The same pixels as a.png under another prompt: one image, its prompt replaced during the load.
+    write(&root.join("c/a.png"), &a1111(1, "a green owl", 20, ""));
+    let mut cat = Catalog::init(root).unwrap();
+    let s = scan_all(&mut cat);
+    assert_eq!((s.read, s.new_images), (3, 2), "{s:?}");
+    assert_eq!(index_names(&cat), listed_indexes());
+    let marker: i64 = cat
+        .conn
+        .query_row(
+            "SELECT COUNT(*) FROM catalog_meta WHERE key = 'bulk_load'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(marker, 0);
+    cat.conn
+        .execute(
+            "INSERT INTO prompt_fts (prompt_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        )
+        .unwrap();
+    assert_eq!(paths(&cat, "fox"), ["b.png"]);
+    assert_eq!(paths(&cat, "steps:30"), ["b.png"]);
+    // Both paths of the one image answer, under whichever prompt was stored last.
+    let red_or_green = [paths(&cat, "red cat"), paths(&cat, "green owl")].concat();
+    assert!(
+        red_or_green.contains(&"a.png".to_string()),
+        "{red_or_green:?}"
+    );
+    // A later scan writes row by row into the indexes.
+    write(&root.join("d.png"), &a1111(4, "a blue heron", 25, ""));
+    let s = scan_all(&mut cat);
+    assert_eq!(s.new_images, 1, "{s:?}");
+    assert_eq!(paths(&cat, "heron"), ["d.png"]);
+    assert_eq!(paths(&cat, "steps:25"), ["d.png"]);
+}
+
+#[test]
+fn a_bulk_load_cut_short_is_finished_by_the_next_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("a.png"), &a1111(1, "a red cat", 20, ""));
+    let mut cat = Catalog::init(root).unwrap();
+    scan_all(&mut cat);
+    // What a scan killed during its load leaves: rows written, no secondary index, nothing in the full-text
+    // index for those rows, the marker set.
+    stemma_catalog::bulk::begin(&mut cat.conn).unwrap();
+    cat.conn
+        .execute(
+            "INSERT INTO prompt_fts (prompt_fts) VALUES ('delete-all')",
+            [],
+        )
+        .unwrap();
+    assert!(index_names(&cat).is_empty());
+    drop(cat);
+    write(&root.join("b.png"), &a1111(2, "a red fox", 20, ""));
+    let mut cat = Catalog::open(&root.join(".stemma/catalog.db")).unwrap();
+    let s = scan_all(&mut cat);
+    assert_eq!((s.read, s.new_images), (1, 1), "{s:?}");
+    assert_eq!(index_names(&cat), listed_indexes());
+    assert_eq!(paths(&cat, "red"), ["a.png", "b.png"]);
+    cat.conn
+        .execute(
+            "INSERT INTO prompt_fts (prompt_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        )
+        .unwrap();
+}

@@ -223,6 +223,23 @@ fn a_scan_killed_at_random_points_never_corrupts_the_catalog() {
         )
         .unwrap();
     assert_eq!(present, 1500);
+    // Every index is there (a load killed before it built them is finished by the next scan).
+    let indexes: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        indexes,
+        stemma_catalog::schema::SECONDARY_INDEXES.len() as i64
+    );
+    conn.execute(
+        "INSERT INTO prompt_fts (prompt_fts, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .unwrap();
     let again = in_dir(root, &["scan"]);
     assert!(again.contains("0 read, 1500 unchanged"), "{again}");
 }

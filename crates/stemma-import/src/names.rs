@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::LazyLock;
 
-use regex::{Captures, Regex};
+use regex::{Captures, Regex, RegexSet};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use stemma_model::{Generator, Params, Prompt, RawEntry, Record, Run, Sequence};
@@ -373,6 +373,12 @@ static COMPILED: LazyLock<Vec<Option<Compiled>>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Every name regex in one set, in [`PATTERNS`] order: one pass over a name tells which patterns can match, so
+/// captures (the costly part) run only for those. None when a regex does not compile (the per-pattern loop then
+/// runs alone; a test checks that every regex compiles).
+static NAME_SET: LazyLock<Option<RegexSet>> =
+    LazyLock::new(|| RegexSet::new(PATTERNS.iter().map(|p| p.regex)).ok());
+
 /// Patterns whose regex does not compile (always empty; checked by a test).
 pub fn broken_patterns() -> Vec<&'static str> {
     PATTERNS
@@ -589,7 +595,14 @@ fn recognise_name_in(
     full_dir: Option<&str>,
 ) -> Option<FilenameMatch> {
     let name = name.trim_end_matches(['\r', '\n']);
-    for (p, compiled) in PATTERNS.iter().zip(COMPILED.iter()) {
+    let candidates = NAME_SET.as_ref().map(|set| set.matches(name));
+    if candidates.as_ref().is_some_and(|c| !c.matched_any()) {
+        return None;
+    }
+    for (i, (p, compiled)) in PATTERNS.iter().zip(COMPILED.iter()).enumerate() {
+        if candidates.as_ref().is_some_and(|c| !c.matched(i)) {
+            continue;
+        }
         let Some(compiled) = compiled else { continue };
         let Some(caps) = compiled.name.captures(name) else {
             continue;

@@ -1,0 +1,71 @@
+//! Bulk load: the first scan into an empty catalog writes every row without the secondary indexes and the
+//! full-text index, and builds them once at the end (sorting once is far cheaper than keeping eighteen B-trees
+//! and an inverted index in step row by row).
+//!
+//! The full-text index's row triggers are paused with the indexes (see [`crate::search`]).
+//!
+//! A `bulk_load` marker in `catalog_meta` is set in the transaction that drops the indexes and cleared in the one
+//! that builds them again, so a load that was killed is finished by the next scan ([`recover`]): the catalog is
+//! never left without its indexes for longer than until the next scan.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use crate::error::Result;
+use crate::schema::{drop_indexes, ensure_indexes};
+
+const MARKER: &str = "bulk_load";
+
+/// Start a bulk load: drop the secondary indexes and set the marker (one transaction).
+pub fn begin(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    drop_indexes(&tx)?;
+    crate::search::suspend_row_triggers(&tx)?;
+    tx.execute(
+        "INSERT INTO catalog_meta (key, value) VALUES (?1, '1') \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [MARKER],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Finish a bulk load (or one a killed scan left): build the missing indexes and the full-text index, clear the
+/// marker (one transaction). Returns true when there was anything to do.
+pub fn finish(conn: &mut Connection) -> Result<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let pending: Option<String> = tx
+        .query_row(
+            "SELECT value FROM catalog_meta WHERE key = ?1",
+            [MARKER],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let created = ensure_indexes(&tx)?;
+    if pending.is_some() {
+        crate::search::resume_row_triggers(&tx)?;
+        crate::search::rebuild(&tx)?;
+        tx.execute("DELETE FROM catalog_meta WHERE key = ?1", [MARKER])?;
+    }
+    tx.commit()?;
+    Ok(pending.is_some() || created > 0)
+}
+
+/// Finish what a killed bulk load left undone; cheap when nothing is (a read of `sqlite_master`).
+pub fn recover(conn: &mut Connection) -> Result<bool> {
+    let pending: Option<String> = conn
+        .query_row(
+            "SELECT value FROM catalog_meta WHERE key = ?1",
+            [MARKER],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let indexes: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%'",
+        [],
+        |r| r.get(0),
+    )?;
+    if pending.is_none() && indexes >= crate::schema::SECONDARY_INDEXES.len() as i64 {
+        return Ok(false);
+    }
+    finish(conn)
+}
