@@ -198,6 +198,9 @@ def synthesize(db, target):
         conn.execute("INSERT INTO prompt_fts (rowid, prompt, negative) SELECT id, prompt, negative FROM images "
                      "WHERE id > (SELECT COALESCE(MAX(rowid), 0) FROM prompt_fts_docsize)")
         conn.execute(
+            "INSERT INTO records (image_id, record_json) SELECT i2.id, r.record_json FROM records r "
+            f"JOIN images i ON i.id = r.image_id JOIN images i2 ON i2.content_id = i.content_id || '-s{k}'")
+        conn.execute(
             "INSERT INTO files (path, image_id, size, mtime_ns, inode, status, scanned_at) "
             f"SELECT 'synthetic/{k}/' || f.path, i2.id, f.size, f.mtime_ns, 0, 'ok', 0 FROM files f "
             f"JOIN images i ON i.id = f.image_id JOIN images i2 ON i2.content_id = i.content_id || '-s{k}'")

@@ -32,6 +32,13 @@ pub fn begin(conn: &mut Connection) -> Result<()> {
 /// Finish a bulk load (or one a killed scan left): build the missing indexes and the full-text index, clear the
 /// marker (one transaction). Returns true when there was anything to do.
 pub fn finish(conn: &mut Connection) -> Result<bool> {
+    crate::catalog::index_build_settings(conn, true)?;
+    let built = build(conn);
+    crate::catalog::index_build_settings(conn, false)?;
+    built
+}
+
+fn build(conn: &mut Connection) -> Result<bool> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let pending: Option<String> = tx
         .query_row(

@@ -137,6 +137,24 @@ impl Catalog {
     }
 }
 
+/// The page cache while a bulk load builds its indexes: every `CREATE INDEX` reads the whole table, so a cache
+/// that holds it reads it from the file once instead of once per index.
+const BUILD_CACHE_KIB: i64 = -524_288;
+
+/// Settings for building indexes after a bulk load (`on`), or back to the connection's usual ones. SQLite only
+/// (a PostgreSQL catalog has its own `maintenance_work_mem`).
+pub fn index_build_settings(conn: &Connection, on: bool) -> Result<()> {
+    let (cache, threads) = if on {
+        (BUILD_CACHE_KIB, 2)
+    } else {
+        (CACHE_KIB, 0)
+    };
+    conn.pragma_update(None, "cache_size", cache)?;
+    // Helper threads for the sorter each CREATE INDEX runs.
+    conn.pragma_update(None, "threads", threads)?;
+    Ok(())
+}
+
 /// Refresh the statistics the query planner chooses indexes by, for every table where enough has changed
 /// (SQLite's own rule), each in a bounded time.
 pub fn optimize(conn: &Connection) -> Result<()> {

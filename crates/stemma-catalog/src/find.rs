@@ -143,7 +143,7 @@ pub fn find(cat: &Catalog, query: Option<&str>, limit: Option<usize>) -> Result<
 pub fn hit(cat: &Catalog, id: i64) -> Result<Hit> {
     let mut stmt = cat.conn.prepare_cached(
         "SELECT content_id, pixel_id, data_id, generator, prompt, seed, steps, cfg, sampler, model, width, height, \
-         rating, record_json FROM images WHERE id = ?1",
+         rating, (SELECT record_json FROM records WHERE image_id = images.id) FROM images WHERE id = ?1",
     )?;
     let mut h = stmt.query_row([id], |r| {
         let record: Option<String> = r.get(13)?;

@@ -48,7 +48,8 @@ pub fn link_forks(cat: &Catalog, limits: &Limits) -> Result<u64> {
         .iter()
         .any(|m| m.fork.as_ref().is_some_and(|f| f.from_frame.is_some()));
     let mut stmt = cat.conn.prepare(
-        "SELECT i.id, i.content_id, i.pixel_id, i.data_id, i.record_json, \
+        "SELECT i.id, i.content_id, i.pixel_id, i.data_id, \
+         (SELECT r.record_json FROM records r WHERE r.image_id = i.id), \
          (SELECT f.path FROM files f WHERE f.image_id = i.id AND f.status = 'ok' ORDER BY f.path LIMIT 1) \
          FROM images i WHERE NOT EXISTS (SELECT 1 FROM edges e WHERE e.child_id = i.id AND e.relation = 'fork')",
     )?;

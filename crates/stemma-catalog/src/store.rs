@@ -93,7 +93,7 @@ impl RowWriter {
                 "UPDATE images SET pixel_id = COALESCE(?2, pixel_id), data_id = COALESCE(?3, data_id), \
                  ids_stored = ?4, format = ?5, width = ?6, height = ?7, source = ?8, generator = ?9, \
                  seed = ?12, steps = ?13, cfg = ?14, sampler = ?15, model = ?16, created = ?17, \
-                 record_json = ?18, scheduler = ?19, model_hash = ?20, template = ?21, negative_template = ?22, \
+                 scheduler = ?19, model_hash = ?20, template = ?21, negative_template = ?22, \
                  run_id = ?23, run_index = ?24, sequence_id = ?25, frame = ?26, created_day = ?27, \
                  rating = COALESCE(rating, ?28) WHERE id = ?1",
             )?;
@@ -115,7 +115,7 @@ impl RowWriter {
                     row.sampler,
                     row.model,
                     row.created,
-                    row.record_json,
+                    None::<String>, // ?18, unused: the record lives in `records`
                     row.scheduler,
                     row.model_hash,
                     row.template,
@@ -142,9 +142,9 @@ impl RowWriter {
             None => {
                 let mut stmt = conn.prepare_cached(
                 "INSERT INTO images (content_id, pixel_id, data_id, ids_stored, format, width, height, source, \
-                 generator, prompt, negative, seed, steps, cfg, sampler, model, created, record_json, scheduler, \
+                 generator, prompt, negative, seed, steps, cfg, sampler, model, created, scheduler, \
                  model_hash, template, negative_template, run_id, run_index, sequence_id, frame, created_day, rating) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?19, ?20, \
                  ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28) RETURNING id",
             )?;
                 let id: i64 = stmt.query_row(
@@ -166,7 +166,7 @@ impl RowWriter {
                         row.sampler,
                         row.model,
                         row.created,
-                        row.record_json,
+                        None::<String>, // ?18, unused: the record lives in `records`
                         row.scheduler,
                         row.model_hash,
                         row.template,
@@ -192,6 +192,20 @@ impl RowWriter {
                 id
             }
         };
+        match &row.record_json {
+            Some(json) => {
+                conn.prepare_cached(
+                    "INSERT INTO records (image_id, record_json) VALUES (?1, ?2) \
+                 ON CONFLICT (image_id) DO UPDATE SET record_json = excluded.record_json",
+                )?
+                .execute(params![id, json])?;
+            }
+            None if existing.is_some() => {
+                conn.prepare_cached("DELETE FROM records WHERE image_id = ?1")?
+                    .execute([id])?;
+            }
+            None => {}
+        }
         if !row.edges.is_empty() {
             let mut stmt = conn.prepare_cached(
             "INSERT INTO edges (child_id, ord, parent_ref, relation, hint) VALUES (?1, ?2, ?3, ?4, ?5)",

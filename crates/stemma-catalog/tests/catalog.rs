@@ -258,7 +258,7 @@ CREATE TRIGGER images_fts_insert AFTER INSERT ON images BEGIN
     INSERT INTO prompt_fts (rowid, prompt, negative) VALUES (new.id, new.prompt, new.negative);
 END;
 INSERT INTO catalog_meta VALUES ('schema_version', '1');
-INSERT INTO images (id, content_id, prompt, rating) VALUES (1, 'sha256:0000000000000000000000000000000000000000000000000000000000000001', 'an old cat', 5);
+INSERT INTO images (id, content_id, prompt, rating, record_json) VALUES (1, 'sha256:0000000000000000000000000000000000000000000000000000000000000001', 'an old cat', 5, '{"stemma":"1.0","prompt":{"positive":"an old cat"}}');
 INSERT INTO files VALUES (1, 'old.png', 1, 10, 20, 30, 'ok', NULL, 0);
 INSERT INTO tags VALUES (1, 'kept');
 "#;
@@ -287,6 +287,15 @@ fn a_version_1_catalog_is_migrated() {
         .query_row("SELECT size FROM files", [], |r| r.get(0))
         .unwrap();
     assert_eq!(size, -1);
+    // Version 4 moved the stored record into its own table.
+    let old = find(&cat, Some("cat"), None).unwrap();
+    assert_eq!(
+        old[0]
+            .record
+            .as_ref()
+            .and_then(|r| r.pointer("/prompt/positive")),
+        Some(&serde_json::json!("an old cat"))
+    );
     drop(cat);
     // Opening again changes nothing.
     let cat = Catalog::open(&db).unwrap();

@@ -622,10 +622,25 @@ fn apply_edit(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> R
         });
     }
     let parsed = parse(file, limits)?;
+    // Metadata is what comes before the first scan, which is all a reader looks at (`scan`). Segments after it
+    // belong to the image data (DHT between progressive scans, or what a broken file carries inside its scan,
+    // like another JPEG's header) and are copied as they are: never read, rewritten or stripped.
+    let header_end = parsed
+        .segs
+        .iter()
+        .position(|s| s.marker == SOS)
+        .unwrap_or(parsed.segs.len());
     let kinds: Vec<Kind> = parsed
         .segs
         .iter()
-        .map(|s| classify(s.marker, s.payload(file)))
+        .enumerate()
+        .map(|(i, s)| {
+            if i < header_end {
+                classify(s.marker, s.payload(file))
+            } else {
+                Kind::Other
+            }
+        })
         .collect();
     let has_c2pa = kinds.contains(&Kind::Jumbf);
     if edit.breaks_c2pa(has_c2pa) {
@@ -729,6 +744,7 @@ fn apply_edit(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> R
         let kind = kinds[i];
         let is_app = matches!(s.marker, 0xE0..=0xEF | COM);
         let stripped_by_all = strip_all
+            && i < header_end
             && is_app
             && !matches!(kind, Kind::Jfif | Kind::Icc | Kind::Adobe)
             && s.marker != APP2;
@@ -831,5 +847,44 @@ mod tests {
             ext.assemble(&"A".repeat(32), &Limits::DEFAULT).unwrap(),
             packet
         );
+    }
+
+    #[test]
+    fn segments_inside_the_image_data_are_never_taken_for_metadata() {
+        // Found by fuzzing (write_roundtrip): a scan that carries another JPEG's header (SOI, APP1 XMP) had the
+        // record merged into that XMP, where no reader looks; the write reported success.
+        let xmp = b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"/>";
+        let mut file = vec![0xFF, SOI];
+        file.extend_from_slice(&segment(0xC0, &[8, 0, 1, 0, 1, 1, 1, 0x11, 0]));
+        file.extend_from_slice(&segment(SOS, &[1, 1, 0, 0, 0x3F, 0]));
+        file.extend_from_slice(&[0x12, 0x34, 0xFF, SOI]);
+        let embedded_at = file.len();
+        file.extend_from_slice(&segment(APP1, xmp));
+        let embedded_end = file.len();
+        file.extend_from_slice(&segment(SOS, &[1, 1, 0, 0, 0x3F, 0]));
+        file.extend_from_slice(&[0x56, 0xFF, EOI]);
+        let record = r#"{"stemma":"1.0","prompt":{"positive":"a fox"}}"#;
+        let edit = Edit {
+            record: RecordChange::Set(record.into()),
+            strip: None,
+            force: false,
+            xmp_mirrors: false,
+            a1111_mirror: false,
+            windows_text: false,
+        };
+        let out = apply_edit(&file, &edit, &Mirrors::default(), &Limits::DEFAULT).unwrap();
+        let source: &dyn Source = &out.as_slice();
+        let meta = scan(source, &Limits::DEFAULT).unwrap();
+        assert_eq!(meta.record_json.as_deref(), Some(record));
+        // Everything from the scan on is the original, byte for byte.
+        let sos = file.windows(2).position(|w| w == [0xFF, SOS]).unwrap();
+        assert!(out.ends_with(&file[sos..]));
+        assert!(out[..out.len() - (file.len() - sos)]
+            .windows(embedded_end - embedded_at)
+            .all(|w| w != &file[embedded_at..embedded_end]));
+        // Stripping everything leaves the scan's content alone too.
+        let all = Edit::strip(StripProfile::All);
+        let stripped = apply_edit(&file, &all, &Mirrors::default(), &Limits::DEFAULT).unwrap();
+        assert!(stripped.ends_with(&file[sos..]));
     }
 }

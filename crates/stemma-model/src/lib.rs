@@ -72,6 +72,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_integer_beyond_ijson_reads_back_after_it_is_written() {
+        // Found by fuzzing (import_entries): an infotext `Size` of 2^64-1 was written as the string I-JSON asks
+        // for, and the record then did not read back.
+        let text = r#"{"stemma":"1.0","params":{"width":18446744073709551615,"steps":20},"frames":[{"index":9007199254740993}]}"#;
+        let record = parse_record(text).unwrap();
+        let json = record_to_json(&record).unwrap();
+        assert!(json.contains(r#""width":"18446744073709551615""#), "{json}");
+        let again = parse_record(&json).unwrap();
+        assert_eq!(again, record);
+        assert_eq!(again.params.as_ref().and_then(|p| p.width), Some(u64::MAX));
+        for bad in [r#""-1""#, r#""12a""#, "-1", "1.5", "true", r#""""#] {
+            let text = format!(r#"{{"stemma":"1.0","params":{{"width":{bad}}}}}"#);
+            assert!(parse_record(&text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
     fn unknown_fields_survive_a_round_trip() {
         let text = r#"{"stemma":"1.3","future":{"x":[1,2]},"params":{"seed":"1","my_knob":0.5},"prompt":{"positive":"p","lang":"en"}}"#;
         let record = parse_record(text).unwrap();

@@ -168,7 +168,11 @@ pub struct PromptPart {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Scene {
     /// The first frame this scene applies to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_integer"
+    )]
     pub start_frame: Option<u64>,
     /// The scene's prompt text as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -207,7 +211,11 @@ pub struct Params {
     )]
     #[schemars(regex(pattern = r"^-?[0-9]+$"))]
     pub seed: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_integer"
+    )]
     pub steps: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cfg_scale: Option<f64>,
@@ -222,15 +230,27 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub loras: Vec<Lora>,
     /// Generation width in pixels (for hires jobs: the first pass).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_integer"
+    )]
     pub width: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_integer"
+    )]
     pub height: Option<u64>,
     /// Denoising strength of img2img/inpaint (0..1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub denoise: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_integer"
+    )]
     pub clip_skip: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hires: Option<Hires>,
@@ -257,6 +277,31 @@ fn de_seed<'de, D: Deserializer<'de>>(de: D) -> Result<Option<String>, D::Error>
             "seed must be a decimal string, found {other}"
         ))),
     }
+}
+
+/// An integer member: a number, or the string of its decimal digits, which is how a writer stores an integer
+/// beyond I-JSON's safe range (specification §6.1, [`crate::make_ijson`]); without this a record holding one
+/// would not read back after stemma wrote it.
+fn de_opt_integer<'de, D: Deserializer<'de>>(de: D) -> Result<Option<u64>, D::Error> {
+    match Option::<Value>::deserialize(de)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a non-negative integer"))),
+        Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("{s:?} is beyond 64 bits"))),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "expected a non-negative integer, found {other}"
+        ))),
+    }
+}
+
+/// A required integer member (see [`de_opt_integer`]).
+fn de_integer<'de, D: Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
+    de_opt_integer(de)?.ok_or_else(|| serde::de::Error::custom("expected an integer, found null"))
 }
 
 /// A model file by name and hash.
@@ -290,14 +335,26 @@ pub struct Hires {
     pub upscaler: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_integer"
+    )]
     pub steps: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub denoise: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_integer"
+    )]
     pub width: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_integer"
+    )]
     pub height: Option<u64>,
     #[serde(flatten)]
     pub unknown: Map<String, Value>,
@@ -415,7 +472,11 @@ pub struct Sequence {
     /// Sequence id: any string unique to the sequence (stemma uses `run id` or a `sha256:` id).
     pub id: String,
     /// Zero-based frame index in the sequence as rendered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_integer"
+    )]
     pub frame: Option<u64>,
     /// Position in frames, fractional for interpolated frames (frame 3.5 lies halfway between 3 and 4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -437,7 +498,11 @@ pub struct Run {
     #[schemars(regex(pattern = r"^[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"))]
     pub settings: Option<String>,
     /// Index of this image in the run's output order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_integer"
+    )]
     pub index: Option<u64>,
     #[serde(flatten)]
     pub unknown: Map<String, Value>,
@@ -464,6 +529,7 @@ pub struct Fork {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Frame {
     /// Zero-based frame number in the animation.
+    #[serde(deserialize_with = "de_integer")]
     pub index: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
@@ -481,7 +547,11 @@ pub struct Frame {
     #[schemars(regex(pattern = r"^[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"))]
     pub pixels: Option<String>,
     /// The frame's number in the sequence it came from (differs from `index` when frames were missing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_integer"
+    )]
     pub frame: Option<u64>,
     /// Position in the source sequence, in frames (fractional for interpolated frames), as `sequence.time`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -299,14 +299,32 @@ mod tests {
         let broken = [
             ("pattern", serde_json::json!({"stemma": "2"})),
             ("required", serde_json::json!({"prompt": {"positive": "a"}})),
-            ("type", serde_json::json!({"stemma": "1.0", "params": {"steps": "twenty"}})),
-            ("minimum", serde_json::json!({"stemma": "1.0", "params": {"steps": -1}})),
-            ("$ref'd pattern", serde_json::json!({"stemma": "1.0", "content": {"pixels": "nope"}})),
-            ("propertyNames", serde_json::json!({"stemma": "1.0", "ext": {"Not A Key": 1}})),
-            ("nested $ref", serde_json::json!({"stemma": "1.0", "prompt": {"template": {"positive": 3}}})),
+            (
+                "type",
+                serde_json::json!({"stemma": "1.0", "params": {"steps": "twenty"}}),
+            ),
+            (
+                "minimum",
+                serde_json::json!({"stemma": "1.0", "params": {"steps": -1}}),
+            ),
+            (
+                "$ref'd pattern",
+                serde_json::json!({"stemma": "1.0", "content": {"pixels": "nope"}}),
+            ),
+            (
+                "propertyNames",
+                serde_json::json!({"stemma": "1.0", "ext": {"Not A Key": 1}}),
+            ),
+            (
+                "nested $ref",
+                serde_json::json!({"stemma": "1.0", "prompt": {"template": {"positive": 3}}}),
+            ),
         ];
         for (keyword, record) in broken {
-            assert!(!validate_record_json(&record).is_empty(), "{keyword}: {record}");
+            assert!(
+                !validate_record_json(&record).is_empty(),
+                "{keyword}: {record}"
+            );
         }
     }
 }
