@@ -8,12 +8,39 @@
 //! that builds them again, so a load that was killed is finished by the next scan ([`recover`]): the catalog is
 //! never left without its indexes for longer than until the next scan.
 
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::Path;
+
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::Result;
 use crate::schema::{drop_indexes, ensure_indexes};
 
 const MARKER: &str = "bulk_load";
+
+/// Held by the one scan that may load in bulk or finish a load another left undone: an exclusive advisory lock
+/// on `<catalog>-bulk.lock`, released by the system when the process ends (also when it is killed). A second scan
+/// that finds it held knows a load is running, and neither starts one nor "finishes" the running one (which
+/// would build the indexes under it); it writes row by row, and the loader's final rebuild covers its rows.
+pub struct LoadLock {
+    _file: File,
+}
+
+/// Try to take the load lock of the catalog at `db`; None when another scan holds it.
+pub fn try_lock(db: &Path) -> std::io::Result<Option<LoadLock>> {
+    let mut name = db.as_os_str().to_os_string();
+    name.push("-bulk.lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(LoadLock { _file: file })),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(e),
+    }
+}
 
 /// Start a bulk load: drop the secondary indexes and set the marker (one transaction).
 pub fn begin(conn: &mut Connection) -> Result<()> {

@@ -221,15 +221,23 @@ impl Folders {
 pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSummary> {
     let abs = crate::catalog::absolute(path)?;
     let prefix = cat.key_of(&abs)?;
-    // A scan killed during a bulk load left the indexes to build: build them before anything reads.
-    crate::bulk::recover(&mut cat.conn)?;
+    // A scan killed during a bulk load left the indexes to build: build them before anything reads, unless a load
+    // is running in another scan right now (it holds the lock and builds them when it ends).
+    let load_lock = crate::bulk::try_lock(&cat.path).map_err(|e| Error::File {
+        path: cat.path.clone(),
+        reason: format!("cannot open the catalog's load lock: {e}"),
+    })?;
+    if load_lock.is_some() {
+        crate::bulk::recover(&mut cat.conn)?;
+    }
     let known = known_under(&cat.conn, &prefix)?;
     let exts = image_extensions();
     let root = cat.root.clone();
     let before: i64 = cat
         .conn
         .query_row("SELECT COUNT(*) FROM images", [], |r| r.get(0))?;
-    let bulk = before == 0;
+    // Only the scan holding the load lock loads in bulk, and only into an empty catalog.
+    let bulk = before == 0 && load_lock.is_some();
     if bulk {
         crate::bulk::begin(&mut cat.conn)?;
     }
@@ -319,6 +327,7 @@ pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSu
         // Also when the writer failed: the indexes come back before the error is reported.
         crate::bulk::finish(&mut cat.conn)?;
     }
+    drop(load_lock);
     summary.errors.extend(written?);
     let after: i64 = cat
         .conn

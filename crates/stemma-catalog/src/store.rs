@@ -55,7 +55,13 @@ impl RowWriter {
             .flatten()
             .filter_map(|id| map.get(id).copied())
             .min();
-            return Ok(found);
+            if found.is_some() {
+                return Ok(found);
+            }
+            // A scan running beside the load (it writes row by row) may have stored the image: the content id
+            // keeps its unique index during a load, so this lookup stays cheap.
+            let mut stmt = conn.prepare_cached("SELECT id FROM images WHERE content_id = ?1")?;
+            return Ok(stmt.query_row([content], |r| r.get(0)).optional()?);
         }
         let mut stmt = conn.prepare_cached(
             "SELECT id FROM images WHERE content_id = ?1 OR data_id = ?2 OR pixel_id = ?3 ORDER BY id LIMIT 1",
