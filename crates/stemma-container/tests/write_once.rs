@@ -48,7 +48,7 @@ fn noise(n: usize, seed: u32) -> Vec<u8> {
             x ^= x << 13;
             x ^= x >> 17;
             x ^= x << 5;
-            if x % 7 == 0 {
+            if x.is_multiple_of(7) {
                 0
             } else {
                 (x >> 8) as u8

@@ -61,7 +61,7 @@ impl RunFrame<'_> {
     pub fn is_cadence(&self) -> bool {
         let cadence = self.settings.and_then(|s| s.cadence).unwrap_or(1).max(1);
         if cadence > 1 {
-            self.animated && self.index % cadence != 0
+            self.animated && !self.index.is_multiple_of(cadence)
         } else {
             self.srt
                 .and_then(|t| t.frame(self.index))

@@ -174,7 +174,7 @@ impl RunSettings {
 
     /// Whether `frame` is a cadence in-between (not diffused) by the settings alone.
     pub fn is_cadence_frame(&self, frame: u64) -> bool {
-        matches!(self.cadence, Some(c) if c > 1 && frame % c != 0)
+        matches!(self.cadence, Some(c) if c > 1 && !frame.is_multiple_of(c))
     }
 
     /// The seed of `frame` by the seed rule, for an uninterrupted run.
@@ -188,7 +188,7 @@ impl RunSettings {
                 cadence,
             } => {
                 let cadence = (*cadence).max(1);
-                if frame % cadence != 0 {
+                if !frame.is_multiple_of(cadence) {
                     return None;
                 }
                 let generated = frame / cadence;

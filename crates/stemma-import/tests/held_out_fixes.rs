@@ -262,7 +262,7 @@ fn dreamstudio_image_history_fills_params() {
     request.extend(pb_bytes(2, b"req-1"));
     request.extend(pb_bytes(4, &prompt));
     request.extend(pb_bytes(5, &image));
-    while request.len() % 4 != 0 {
+    while !request.len().is_multiple_of(4) {
         request.push(0);
     }
     let block = tiff(

@@ -722,7 +722,7 @@ fn link_interpolation(
                     .into_iter()
                     .filter(|&i| {
                         let n = scan.sequences[i].frames.len() as u64;
-                        n > 1 && ((count - 1) % (n - 1) == 0 || count % n == 0)
+                        n > 1 && ((count - 1).is_multiple_of(n - 1) || count.is_multiple_of(n))
                     })
                     .collect();
                 if fits.len() > 1 {
@@ -790,9 +790,9 @@ fn link_interpolation(
     }
     if factor.is_none() && n > 1 && count > 1 {
         // RIFE `--multi m`: (N−1)·m + 1 frames; FILM: (N−1)·2^t + 1; Flowframes ≈ N·factor.
-        if (count - 1) % (n - 1) == 0 && (count - 1) / (n - 1) >= 2 {
+        if (count - 1).is_multiple_of(n - 1) && (count - 1) / (n - 1) >= 2 {
             factor = Some(((count - 1) / (n - 1), "count"));
-        } else if count % n == 0 && count / n >= 2 {
+        } else if count.is_multiple_of(n) && count / n >= 2 {
             factor = Some((count / n, "count"));
         }
     }

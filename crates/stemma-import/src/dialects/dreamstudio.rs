@@ -334,7 +334,7 @@ mod tests {
         req.extend(ld(4, &prompt));
         req.extend(ld(4, &neg));
         req.extend(ld(5, &image));
-        while req.len() % 4 != 0 {
+        while !req.len().is_multiple_of(4) {
             req.push(0);
         }
         let m = Metadata {
