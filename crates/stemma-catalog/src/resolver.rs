@@ -77,18 +77,39 @@ pub fn resolve(path: &Path, opts: &ResolveOptions) -> Result<Resolved> {
 
 /// [`resolve`] for one file of a folder whose listing is shared by its files (a scan lists each folder once).
 pub fn resolve_in(path: &Path, folder: &FolderContext, opts: &ResolveOptions) -> Result<Resolved> {
-    let library_opts = stemma_import::ResolveOptions {
+    let resolved = stemma_import::resolve_in(path, folder, &library_options(opts));
+    in_catalog_terms(path, resolved)
+}
+
+/// [`resolve_in`] for a file read whole by the caller (the scan reads each file once, for its record and ids).
+pub fn resolve_bytes_in(
+    path: &Path,
+    bytes: &[u8],
+    folder: &FolderContext,
+    opts: &ResolveOptions,
+) -> Result<Resolved> {
+    let resolved = stemma_import::resolve_bytes(path, bytes, folder, &library_options(opts));
+    in_catalog_terms(path, resolved)
+}
+
+fn library_options(opts: &ResolveOptions) -> stemma_import::ResolveOptions {
+    stemma_import::ResolveOptions {
         limits: opts.limits,
         depth: match opts.depth {
             Depth::StemmaOnly => stemma_import::Depth::StemmaOnly,
             Depth::Import => stemma_import::Depth::Import,
         },
-    };
-    let resolved =
-        stemma_import::resolve_in(path, folder, &library_opts).map_err(|e| Error::File {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+    }
+}
+
+fn in_catalog_terms(
+    path: &Path,
+    resolved: stemma_import::Result<stemma_import::Resolved>,
+) -> Result<Resolved> {
+    let resolved = resolved.map_err(|e| Error::File {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     Ok(Resolved {
         source: resolved.source.map(|s| match s {
             stemma_import::RecordSource::Stemma => RecordSource::Stemma,

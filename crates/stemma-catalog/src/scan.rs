@@ -24,7 +24,7 @@ use stemma_model::ContentId;
 use crate::catalog::{path_key, Catalog};
 use crate::error::{Error, Result};
 use crate::extract::{day_of, image_row, Ids, ImageRow};
-use crate::resolver::{resolve_in, ResolveOptions};
+use crate::resolver::{resolve_bytes_in, ResolveOptions};
 use crate::store::{file_error, mark_missing, upsert_file, RowWriter, Stat};
 
 /// Files written per transaction at most; a batch is also closed after [`BATCH_TIME`].
@@ -408,12 +408,13 @@ fn write_all(
     Ok(errors)
 }
 
-/// Read one file: its record through the resolver, and its ids.
+/// Read one file: its record through the resolver, and its ids, from one read of the whole file (so that the
+/// record and the ids describe the same bytes even when the file changes while it is scanned).
 ///
-/// The data id (a hash of the encoded image data, metadata left out) is computed from one read of the whole
-/// file. Ids stored in a stemma record are used when the stored data id is the file's (or only a pixel id is
-/// stored): recomputing a pixel id would decode the image, and `stemma verify` is the tool that checks one. A
-/// record whose stored data id is not the file's (image data changed by another tool) is not trusted for ids.
+/// The data id is a hash of the encoded image data, metadata left out. Ids stored in a stemma record are used when
+/// the stored data id is the file's (or only a pixel id is stored): recomputing a pixel id would decode the image,
+/// and `stemma verify` is the tool that checks one. A record whose stored data id is not the file's (image data
+/// changed by another tool) is not trusted for ids.
 fn read_one(
     abs: &Path,
     stat: Stat,
@@ -424,8 +425,9 @@ fn read_one(
         Error::File { reason, .. } => reason,
         other => other.to_string(),
     };
-    let resolved = resolve_in(abs, folder, opts).map_err(reason)?;
-    let data = data_id(abs, stat, &opts.limits)?;
+    let bytes = read_whole(abs, stat, &opts.limits)?;
+    let resolved = resolve_bytes_in(abs, &bytes, folder, opts).map_err(reason)?;
+    let data = data_id(&bytes, &opts.limits)?;
     let stored = resolved.record.as_ref().and_then(|r| r.content.as_ref());
     let valid = |id: &Option<String>| id.clone().filter(|s| s.parse::<ContentId>().is_ok());
     let ids = match stored.map(|c| (valid(&c.pixels), valid(&c.data))) {
@@ -449,8 +451,8 @@ fn read_one(
     Ok(image_row(resolved, ids, day))
 }
 
-/// The data id of a file, from one read of all of it.
-fn data_id(abs: &Path, stat: Stat, limits: &Limits) -> std::result::Result<String, String> {
+/// The whole file, within `max_edit_file`.
+fn read_whole(abs: &Path, stat: Stat, limits: &Limits) -> std::result::Result<Vec<u8>, String> {
     let size = u64::try_from(stat.size).unwrap_or(0);
     if size > limits.max_edit_file {
         return Err(format!(
@@ -460,10 +462,24 @@ fn data_id(abs: &Path, stat: Stat, limits: &Limits) -> std::result::Result<Strin
     }
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
     std::fs::File::open(abs)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .and_then(|f| {
+            f.take(limits.max_edit_file.saturating_add(1))
+                .read_to_end(&mut bytes)
+        })
         .map_err(|e| e.to_string())?;
-    let source: &dyn stemma_container::source::Source = &bytes.as_slice();
+    if bytes.len() as u64 > limits.max_edit_file {
+        return Err(format!(
+            "larger than max_edit_file ({}), its data id is not computed",
+            limits.max_edit_file
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The data id of a file's bytes.
+fn data_id(bytes: &[u8], limits: &Limits) -> std::result::Result<String, String> {
+    let source: &dyn stemma_container::source::Source = &bytes;
     let handler = ops::handler_of(source).map_err(|e| e.to_string())?;
-    let id = handler.data_id(&bytes, limits).map_err(|e| e.to_string())?;
+    let id = handler.data_id(bytes, limits).map_err(|e| e.to_string())?;
     Ok(id.to_string())
 }

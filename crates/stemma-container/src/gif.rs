@@ -234,6 +234,11 @@ fn xmp_packet<'a>(file: &'a [u8], b: &GifBlock) -> &'a [u8] {
     file.get(from..to).unwrap_or(&[])
 }
 
+/// True when an XMP application extension ends with the standard magic trailer.
+fn trailer_intact(file: &[u8], b: &GifBlock) -> bool {
+    b.end >= b.start + 14 + 258 && file.get(b.end - 258..b.end) == Some(magic_trailer().as_slice())
+}
+
 /// The bytes of an XMP application extension.
 pub fn xmp_extension(packet: &[u8]) -> Vec<u8> {
     let mut out = vec![0x21, 0xFF, 11];
@@ -469,6 +474,19 @@ fn apply_edit(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> R
             Kind::Comment | Kind::Application | Kind::OtherExtension
         ) && !matches!(app_id(file, b), b"NETSCAPE2.0" | b"ANIMEXTS1.0");
         if Some(i) == xmp_index {
+            let rewritten = match (&new_packet, &base) {
+                (Some(_), _) => true,
+                (None, Some(p)) => Some(p) != existing.as_ref(),
+                (None, None) => false,
+            };
+            // A packet is rewritten with a fresh magic trailer; the file's own trailer must be the standard one,
+            // or the rewrite would change bytes stemma does not own (and stripping would not give them back).
+            if rewritten && !trailer_intact(file, b) {
+                return Err(malformed(
+                    "the XMP extension's magic trailer is damaged; stemma does not rewrite that XMP",
+                    b.start,
+                ));
+            }
             match (&new_packet, &base) {
                 (Some(p), _) => {
                     out.extend_from_slice(&xmp_extension(p.as_bytes()));
@@ -583,5 +601,40 @@ mod tests {
             let ext = xmp_extension(packet);
             assert_eq!(skip_sub_blocks(&ext, 2).unwrap(), ext.len());
         }
+    }
+
+    #[test]
+    fn an_xmp_extension_with_a_damaged_magic_trailer_is_not_rewritten() {
+        // Found by fuzzing (write_roundtrip): the rewrite made a fresh trailer, so stamp then strip changed bytes
+        // of the file's own XMP extension that strip alone kept.
+        let limits = Limits::default();
+        let mut file = gif87a();
+        file[3..6].copy_from_slice(b"89a");
+        let mut ext = xmp_extension(
+            br#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"></rdf:RDF></x:xmpmeta>"#,
+        );
+        let n = ext.len();
+        ext[n - 20] = 0xFF; // inside the trailer; the chain still ends at the terminator
+        assert_eq!(skip_sub_blocks(&ext, 2).unwrap(), ext.len());
+        let at = file.len() - 1;
+        file.splice(at..at, ext);
+        parse(&file, &limits).unwrap();
+        let err = apply_edit(
+            &file,
+            &Edit::set_record(r#"{"stemma":"1.0"}"#.into()),
+            &Mirrors::default(),
+            &limits,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("magic trailer"), "{err}");
+        // Stripping stemma's profile has nothing to rewrite there and keeps every byte.
+        let stripped = apply_edit(
+            &file,
+            &Edit::strip(StripProfile::Stemma),
+            &Mirrors::default(),
+            &limits,
+        )
+        .unwrap();
+        assert_eq!(stripped, file);
     }
 }

@@ -44,7 +44,8 @@ pub use names::{
 };
 pub use raw_refs::{expand_values_from_file, reference_values_kept_in_file};
 pub use resolve::{
-    resolve, resolve_in, resolve_metadata, Depth, Layer, RecordSource, ResolveOptions, Resolved,
+    resolve, resolve_bytes, resolve_in, resolve_metadata, Depth, Layer, RecordSource,
+    ResolveOptions, Resolved,
 };
 pub use run_files::{RunFrame, RUN_FILE_DIALECTS};
 pub use settings::{import_settings_file, import_settings_text, RunSettings, SeedRule};

@@ -122,15 +122,38 @@ pub fn resolve(path: &Path, opts: &ResolveOptions) -> Result<Resolved> {
 
 /// Resolve one file of `folder` (built once per folder by the caller with [`FolderContext::scan`]).
 pub fn resolve_in(path: &Path, folder: &FolderContext, opts: &ResolveOptions) -> Result<Resolved> {
+    // The file is opened once: the scan and, for a PNG without metadata, the stealth probe read it.
+    let source = ops::open_for_scan(path).map_err(|error| Error::Container {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    resolve_source(path, &source, folder, opts)
+}
+
+/// [`resolve_in`] for a file the caller already holds in memory, whole (the catalog reads each file once for its
+/// record and its content ids, so that both come from the same bytes).
+pub fn resolve_bytes(
+    path: &Path,
+    bytes: &[u8],
+    folder: &FolderContext,
+    opts: &ResolveOptions,
+) -> Result<Resolved> {
+    resolve_source(path, &bytes, folder, opts)
+}
+
+fn resolve_source(
+    path: &Path,
+    source: &dyn stemma_container::source::Source,
+    folder: &FolderContext,
+    opts: &ResolveOptions,
+) -> Result<Resolved> {
     let limits = &opts.limits;
     let container = |error: ContainerError| Error::Container {
         path: path.to_path_buf(),
         error,
     };
-    // The file is opened once: the scan and, for a PNG without metadata, the stealth probe read it.
-    let source = ops::open_for_scan(path).map_err(container)?;
     // A PNG cut short still shows what comes before the cut (with a warning); writers refuse it.
-    let metadata = match ops::scan_source_truncated(&source, limits) {
+    let metadata = match ops::scan_source_truncated(source, limits) {
         Ok(m) => m,
         // A file stemma cannot read may still have a sidecar (videos, layered files, read-only media).
         Err(e @ (ContainerError::UnknownFormat(_) | ContainerError::Unsupported { .. })) => {
@@ -206,7 +229,7 @@ pub fn resolve_in(path: &Path, folder: &FolderContext, opts: &ResolveOptions) ->
     // A PNG with no other metadata may hide stealth pnginfo in its pixels (Forge, NovelAI): its first pixel rows
     // say so cheaply, and only then is the file read and decoded.
     let mut resolved = resolved;
-    match probe_stealth(&source, limits) {
+    match probe_stealth(source, limits) {
         Ok(StealthProbe::Signature) => {
             let file = std::fs::read(path).map_err(crate::error::io_err(path))?;
             let Resolved {
