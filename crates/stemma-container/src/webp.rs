@@ -468,6 +468,18 @@ fn apply_edit(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> R
             .and_then(|p| xmp::marker(p, name, limits))
     };
     let exif_was_new = marker("exif").as_deref() == Some("new");
+    // RIFF pads an odd chunk with a zero byte. A file whose XMP chunk has another byte there keeps it as long as
+    // the chunk is kept; rewriting the chunk would replace a byte stemma does not own (and stripping would not
+    // give it back), so such an XMP chunk is not rewritten.
+    let xmp_pad_foreign = xmp_index.is_some_and(|i| {
+        let c = &chunks[i];
+        c.size & 1 == 1 && file.get(c.start + 8 + c.size).is_some_and(|&b| b != 0)
+    });
+    let refuse_pad = || Error::Malformed {
+        format: "WebP",
+        reason: "the XMP chunk's padding byte is not zero; stemma does not rewrite that XMP".into(),
+        offset: xmp_index.map_or(0, |i| chunks[i].start as u64),
+    };
     let webp_marker = marker("webp");
     let base_packet = xmp::after_removal(
         existing_packet.as_deref(),
@@ -531,6 +543,9 @@ fn apply_edit(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> R
             pieces.push(Piece::Vp8x);
         } else if Some(i) == xmp_index {
             if let Some(p) = &new_packet {
+                if xmp_pad_foreign {
+                    return Err(refuse_pad());
+                }
                 if let Some(e) = new_exif.take() {
                     pieces.push(Piece::New(chunk_bytes(b"EXIF", &e)));
                     exif_out = true;
@@ -544,6 +559,9 @@ fn apply_edit(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> R
                         xmp_out = true;
                     }
                     Some(p) => {
+                        if xmp_pad_foreign {
+                            return Err(refuse_pad());
+                        }
                         pieces.push(Piece::New(chunk_bytes(b"XMP ", p.as_bytes())));
                         xmp_out = true;
                     }
@@ -676,4 +694,49 @@ fn vp8x_for(
         }
     }
     Ok(chunk_bytes(b"VP8X", &payload))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 1×1 extended WebP whose XMP chunk (odd length) is padded with `pad`.
+    fn webp_with_xmp_pad(pad: u8) -> Vec<u8> {
+        let packet = br#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"></rdf:RDF></x:xmpmeta>"#;
+        let packet = if packet.len() % 2 == 1 {
+            packet.to_vec()
+        } else {
+            [&packet[..], b" "].concat()
+        };
+        let mut body = b"WEBP".to_vec();
+        body.extend_from_slice(&chunk_bytes(
+            b"VP8X",
+            &[FLAG_XMP, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ));
+        body.extend_from_slice(&chunk_bytes(b"VP8L", &[0x2F, 0, 0, 0, 0, 0]));
+        body.extend_from_slice(b"XMP ");
+        body.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        body.extend_from_slice(&packet);
+        body.push(pad);
+        let mut file = b"RIFF".to_vec();
+        file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        file.extend_from_slice(&body);
+        file
+    }
+
+    #[test]
+    fn an_xmp_chunk_with_a_foreign_padding_byte_is_not_rewritten() {
+        // Found by fuzzing (write_roundtrip): the rewrite padded with zero, so stamp then strip changed the byte
+        // after the file's XMP chunk that strip alone kept.
+        let limits = Limits::default();
+        let handler = WebpHandler;
+        let zero = webp_with_xmp_pad(0);
+        let stamp = Edit::set_record(r#"{"stemma":"1.0"}"#.into());
+        assert!(handler.edit(&zero, &stamp, &limits).is_ok());
+        let odd = webp_with_xmp_pad(b'<');
+        let err = handler.edit(&odd, &stamp, &limits).unwrap_err();
+        assert!(err.to_string().contains("padding byte"), "{err}");
+        let strip = Edit::strip(StripProfile::Stemma);
+        assert_eq!(handler.edit(&odd, &strip, &limits).unwrap(), odd);
+    }
 }
