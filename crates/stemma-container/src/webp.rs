@@ -263,6 +263,14 @@ impl ContainerHandler for WebpHandler {
             if last.end < last.start + 8 + last.size + (last.size & 1) {
                 problems.push(format!("{} chunk lacks its padding byte", last.name()));
             }
+            // A chunk that starts inside the RIFF data but ends past its declared size: a writer would have to
+            // either cut the chunk or change the RIFF size, bytes stemma does not own.
+            if (last.start + 8 + last.size) as u64 > declared && declared <= file.len() as u64 {
+                problems.push(format!(
+                    "{} chunk runs past the RIFF size ({declared} bytes)",
+                    last.name()
+                ));
+            }
         }
         let has = |f: &[u8; 4]| parsed.chunks.iter().any(|c| &c.fourcc == f);
         if let Some(v) = parsed.chunks.iter().find(|c| &c.fourcc == b"VP8X") {
@@ -722,6 +730,27 @@ mod tests {
         file.extend_from_slice(&(body.len() as u32).to_le_bytes());
         file.extend_from_slice(&body);
         file
+    }
+
+    #[test]
+    fn a_chunk_past_the_riff_size_is_damage() {
+        // Found by fuzzing (write_roundtrip): the XMP chunk ran past the declared RIFF size; a rewrite fixed the
+        // size, so stamp then strip changed the header that strip alone kept.
+        let limits = Limits::default();
+        let mut file = webp_with_xmp_pad(0);
+        let riff = u32::from_le_bytes([file[4], file[5], file[6], file[7]]) - 40;
+        file[4..8].copy_from_slice(&riff.to_le_bytes());
+        let problems = WebpHandler.damage(&file, &limits).unwrap();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("runs past the RIFF size")),
+            "{problems:?}"
+        );
+        assert!(WebpHandler
+            .damage(&webp_with_xmp_pad(0), &limits)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
