@@ -600,13 +600,29 @@ fn apply_edit(file: &[u8], edit: &Edit, mirrors: &Mirrors, limits: &Limits) -> R
     }
     // The VP8X chunk of the result.
     let restoring = touch_stemma && !strip_all && new_packet.is_none() && !xmp_out;
-    let vp8x_bytes: Option<Vec<u8>> = match (&webp_marker, restoring) {
-        (Some(m), true) if m == "simple" => None,
+    // The original state comes back only when it fits what remains: a file that was simple stays extended while
+    // another chunk is left (a foreign EXIF, say), and a saved VP8X whose flags disagree with the chunks left is
+    // made again from them. Otherwise the result would be damaged, and a second strip would change it again.
+    let only_bitstream = pieces.iter().all(|p| match p {
+        Piece::Original(b) => b.starts_with(b"VP8 ") || b.starts_with(b"VP8L"),
+        Piece::New(b) => b.starts_with(b"VP8 ") || b.starts_with(b"VP8L"),
+        Piece::Vp8x => true,
+    });
+    let flags_agree = |payload: &[u8]| {
+        let flags = payload.first().copied().unwrap_or(0);
+        (flags & FLAG_XMP != 0) == xmp_out && (flags & FLAG_EXIF != 0) == exif_out
+    };
+    let saved_vp8x = match (&webp_marker, restoring) {
         (Some(m), true) if m.starts_with("vp8x:") => {
-            let payload =
-                hex::decode(&m[5..]).map_err(|_| malformed("bad stemma:webp marker", 0))?;
-            Some(chunk_bytes(b"VP8X", &payload))
+            Some(hex::decode(&m[5..]).map_err(|_| malformed("bad stemma:webp marker", 0))?)
         }
+        _ => None,
+    };
+    let vp8x_bytes: Option<Vec<u8>> = match (&webp_marker, restoring) {
+        (Some(m), true) if m == "simple" && only_bitstream => None,
+        (Some(_), true) if saved_vp8x.as_deref().is_some_and(flags_agree) => saved_vp8x
+            .as_deref()
+            .map(|payload| chunk_bytes(b"VP8X", payload)),
         _ => {
             let needs = xmp_out || exif_out || vp8x.is_some();
             if needs {
@@ -730,6 +746,52 @@ mod tests {
         file.extend_from_slice(&(body.len() as u32).to_le_bytes());
         file.extend_from_slice(&body);
         file
+    }
+
+    fn riff(body: &[u8]) -> Vec<u8> {
+        let mut file = b"RIFF".to_vec();
+        file.extend_from_slice(&(body.len() as u32 + 4).to_le_bytes());
+        file.extend_from_slice(b"WEBP");
+        file.extend_from_slice(body);
+        file
+    }
+
+    #[test]
+    fn a_simple_file_stays_extended_while_a_foreign_chunk_is_left() {
+        // Found by fuzzing (write_roundtrip): stemma had made a simple file extended; an EXIF chunk it does not own
+        // was added since. Stripping went back to a simple file that still carried the EXIF (damaged), and a
+        // second strip changed it again.
+        let limits = Limits::default();
+        let handler = WebpHandler;
+        let simple = riff(&chunk_bytes(b"VP8L", &[0x2F, 0, 0, 0, 0, 0]));
+        let stamped = handler
+            .edit(
+                &simple,
+                &Edit::set_record(r#"{"stemma":"1.0"}"#.into()),
+                &limits,
+            )
+            .unwrap();
+        let strip = Edit::strip(StripProfile::Stemma);
+        assert_eq!(handler.edit(&stamped, &strip, &limits).unwrap(), simple);
+        // Add a foreign EXIF chunk (and its VP8X flag) to the stamped file.
+        let parsed = parse(&stamped, &limits).unwrap();
+        let mut body = Vec::new();
+        for c in &parsed.chunks {
+            let mut bytes = stamped[c.start..c.end].to_vec();
+            if &c.fourcc == b"VP8X" {
+                bytes[8] |= FLAG_EXIF;
+            }
+            body.extend_from_slice(&bytes);
+            if &c.fourcc == b"VP8L" {
+                body.extend_from_slice(&chunk_bytes(b"EXIF", b"MM\0*\0\0\0\x08\0\0"));
+            }
+        }
+        let with_exif = riff(&body);
+        assert!(handler.damage(&with_exif, &limits).unwrap().is_empty());
+        let once = handler.edit(&with_exif, &strip, &limits).unwrap();
+        assert!(handler.damage(&once, &limits).unwrap().is_empty());
+        assert_eq!(handler.edit(&once, &strip, &limits).unwrap(), once);
+        assert!(once.windows(4).any(|w| w == b"EXIF"));
     }
 
     #[test]
