@@ -69,6 +69,9 @@ pub struct XmpProperty {
     pub values: Vec<String>,
     /// True for properties inside stemma's own description.
     pub in_stemma: bool,
+    /// True for a property of an `rdf:Description` (a child element or an attribute of it), the form XMP writes;
+    /// false for one under a typed node or a foreign element.
+    pub in_description: bool,
 }
 
 impl XmpProperty {
@@ -127,9 +130,22 @@ impl XmpDoc {
             .any(|p| p.ns == ns && p.name == name && !p.in_stemma)
     }
 
-    /// The stemma record (`stemma:record`).
+    /// The stemma record (`stemma:record`): the one in stemma's description, else the first property of an
+    /// `rdf:Description`. One under a typed node (an `rdf:` prefix re-bound, say) is never the record: a writer
+    /// that keeps the record in ExtendedXMP leaves none in the standard packet, and such a leftover would be read
+    /// instead.
     pub fn record(&self) -> Option<&str> {
-        self.get("stemma:record")
+        let mut named = self
+            .properties
+            .iter()
+            .filter(|p| p.prefix == "stemma" && p.name == "record" && p.in_description);
+        let first = named.next()?;
+        let chosen = if first.in_stemma {
+            first
+        } else {
+            named.find(|p| p.in_stemma).unwrap_or(first)
+        };
+        chosen.values.first().map(String::as_str)
     }
 
     /// The GUID named by `xmpNote:HasExtendedXMP`.
@@ -249,12 +265,16 @@ pub fn parse(packet: &str, limits: &Limits) -> Result<XmpDoc> {
                             e.name().prefix().map(|p| p.into_inner()).unwrap_or(b""),
                         )
                         .into_owned();
+                        let in_description = stack
+                            .last()
+                            .is_some_and(|o| o.rdf_local.as_deref() == Some("Description"));
                         doc.properties.push(XmpProperty {
                             ns: ns.to_string(),
                             prefix: prefix_for(ns, &prefix),
                             name: local.clone(),
                             values: Vec::new(),
                             in_stemma: stemma_desc_start.is_some(),
+                            in_description,
                         });
                         open.property = Some(doc.properties.len() - 1);
                     }
@@ -269,6 +289,7 @@ pub fn parse(packet: &str, limits: &Limits) -> Result<XmpDoc> {
                             &mut doc,
                             before,
                             open.stemma_desc || stemma_desc_start.is_some(),
+                            is_rdf && local == "Description",
                         )?;
                     }
                 }
@@ -393,6 +414,7 @@ fn attribute_property(
     doc: &mut XmpDoc,
     offset: usize,
     in_stemma: bool,
+    in_description: bool,
 ) -> Result<()> {
     let key = attr.key;
     if key.as_ref().starts_with(b"xmlns") || key.as_ref().starts_with(b"xml:") {
@@ -415,6 +437,7 @@ fn attribute_property(
         name: String::from_utf8_lossy(local.as_ref()).into_owned(),
         values: vec![value.into_owned()],
         in_stemma,
+        in_description,
     });
     Ok(())
 }
@@ -890,6 +913,26 @@ mod tests {
             Removed::Packet(rest, _) => assert_eq!(rest, packet),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_record_under_a_typed_node_is_not_the_record() {
+        // Found by fuzzing (write_roundtrip, JPEG): a long record goes to ExtendedXMP and leaves no record in the
+        // standard packet; a leftover `stemma:record` under a typed node (an `rdf:` prefix re-bound) was read
+        // instead of the ExtendedXMP one.
+        let typed = r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:rdf="http://www.w3.ort 1999/02/22-rdf-syntax-ns#" xmlns:stemma="https://w3id.org/stemma/ns/1.0/"><stemma:record>{"stemma":"1.0"}</stemma:record></rdf:Description></rdf:RDF></x:xmpmeta>"#;
+        assert_eq!(parse(typed, &Limits::DEFAULT).unwrap().record(), None);
+        // Declared on rdf:RDF instead of the description (as some toolkits write it): still the record.
+        let outer = r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:stemma="https://w3id.org/stemma/ns/1.0/"><rdf:Description rdf:about=""><stemma:record>{"stemma":"1.0"}</stemma:record></rdf:Description></rdf:RDF></x:xmpmeta>"#;
+        assert_eq!(
+            parse(outer, &Limits::DEFAULT).unwrap().record(),
+            Some(r#"{"stemma":"1.0"}"#)
+        );
+        let attribute = r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:stemma="https://w3id.org/stemma/ns/1.0/" stemma:record="{}"/></rdf:RDF></x:xmpmeta>"#;
+        assert_eq!(
+            parse(attribute, &Limits::DEFAULT).unwrap().record(),
+            Some("{}")
+        );
     }
 
     #[test]
