@@ -263,6 +263,15 @@ impl ContainerHandler for WebpHandler {
             if last.end < last.start + 8 + last.size + (last.size & 1) {
                 problems.push(format!("{} chunk lacks its padding byte", last.name()));
             }
+            // Bytes the RIFF size covers after the last chunk that are too few for a chunk: a rewrite would have
+            // to change the RIFF size, which stripping would not give back.
+            let inside = declared.min(file.len() as u64);
+            if (parsed.end as u64) < inside {
+                problems.push(format!(
+                    "{} bytes inside the RIFF size after the last chunk are not a chunk",
+                    inside - parsed.end as u64
+                ));
+            }
             // A chunk that starts inside the RIFF data but ends past its declared size: a writer would have to
             // either cut the chunk or change the RIFF size, bytes stemma does not own.
             if (last.start + 8 + last.size) as u64 > declared && declared <= file.len() as u64 {
@@ -792,6 +801,22 @@ mod tests {
         assert!(handler.damage(&once, &limits).unwrap().is_empty());
         assert_eq!(handler.edit(&once, &strip, &limits).unwrap(), once);
         assert!(once.windows(4).any(|w| w == b"EXIF"));
+    }
+
+    #[test]
+    fn bytes_inside_the_riff_size_that_are_no_chunk_are_damage() {
+        // Found by fuzzing (write_roundtrip): the RIFF size covered 4 bytes after the last chunk; a rewrite
+        // shortened the size, so stamp then strip changed the header that strip alone kept.
+        let limits = Limits::default();
+        let mut file = riff(&chunk_bytes(b"VP8L", &[0x2F, 0, 0, 0, 0, 0]));
+        let riff_size = u32::from_le_bytes([file[4], file[5], file[6], file[7]]) + 4;
+        file[4..8].copy_from_slice(&riff_size.to_le_bytes());
+        file.extend_from_slice(&[1, 2, 3, 4]);
+        let problems = WebpHandler.damage(&file, &limits).unwrap();
+        assert!(
+            problems.iter().any(|p| p.contains("are not a chunk")),
+            "{problems:?}"
+        );
     }
 
     #[test]
