@@ -112,15 +112,11 @@ impl XmpDoc {
     /// typed node), and the record stemma just wrote must be the one read back.
     fn find(&self, qname: &str) -> Option<&XmpProperty> {
         let (prefix, name) = qname.split_once(':')?;
-        let mut named = self
-            .properties
-            .iter()
-            .filter(|p| p.prefix == prefix && p.name == name);
-        let first = named.next()?;
-        if first.in_stemma {
-            return Some(first);
-        }
-        Some(named.find(|p| p.in_stemma).unwrap_or(first))
+        prefer_stemmas(
+            self.properties
+                .iter()
+                .filter(|p| p.prefix == prefix && p.name == name),
+        )
     }
 
     /// True when a property with this namespace and name exists outside stemma's own description.
@@ -135,23 +131,28 @@ impl XmpDoc {
     /// that keeps the record in ExtendedXMP leaves none in the standard packet, and such a leftover would be read
     /// instead.
     pub fn record(&self) -> Option<&str> {
-        let mut named = self
-            .properties
-            .iter()
-            .filter(|p| p.prefix == "stemma" && p.name == "record" && p.in_description);
-        let first = named.next()?;
-        let chosen = if first.in_stemma {
-            first
-        } else {
-            named.find(|p| p.in_stemma).unwrap_or(first)
-        };
-        chosen.values.first().map(String::as_str)
+        prefer_stemmas(
+            self.properties
+                .iter()
+                .filter(|p| p.prefix == "stemma" && p.name == "record" && p.in_description),
+        )
+        .and_then(|p| p.values.first())
+        .map(String::as_str)
     }
 
     /// The GUID named by `xmpNote:HasExtendedXMP`.
     pub fn extended_guid(&self) -> Option<&str> {
         self.get("xmpNote:HasExtendedXMP")
     }
+}
+
+/// The first of `named` inside stemma's own description, else the first of them.
+fn prefer_stemmas<'a>(mut named: impl Iterator<Item = &'a XmpProperty>) -> Option<&'a XmpProperty> {
+    let first = named.next()?;
+    if first.in_stemma {
+        return Some(first);
+    }
+    Some(named.find(|p| p.in_stemma).unwrap_or(first))
 }
 
 fn xmp_error(reason: impl Into<String>, offset: u64) -> Error {
