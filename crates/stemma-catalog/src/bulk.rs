@@ -14,7 +14,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::Result;
-use crate::schema::{drop_indexes, ensure_indexes};
+use crate::schema::{drop_indexes, ensure_indexes, missing_indexes};
 
 const MARKER: &str = "bulk_load";
 
@@ -67,39 +67,33 @@ pub fn finish(conn: &mut Connection) -> Result<bool> {
 
 fn build(conn: &mut Connection) -> Result<bool> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let pending: Option<String> = tx
-        .query_row(
-            "SELECT value FROM catalog_meta WHERE key = ?1",
-            [MARKER],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let pending = load_pending(&tx)?;
     let created = ensure_indexes(&tx)?;
-    if pending.is_some() {
+    if pending {
         crate::search::resume_row_triggers(&tx)?;
         crate::search::rebuild(&tx)?;
         tx.execute("DELETE FROM catalog_meta WHERE key = ?1", [MARKER])?;
     }
     tx.commit()?;
-    Ok(pending.is_some() || created > 0)
+    Ok(pending || created > 0)
 }
 
 /// Finish what a killed bulk load left undone; cheap when nothing is (a read of `sqlite_master`).
 pub fn recover(conn: &mut Connection) -> Result<bool> {
-    let pending: Option<String> = conn
+    if !load_pending(conn)? && missing_indexes(conn)?.is_empty() {
+        return Ok(false);
+    }
+    finish(conn)
+}
+
+/// True while the marker of a bulk load is set.
+fn load_pending(conn: &Connection) -> Result<bool> {
+    let marker: Option<String> = conn
         .query_row(
             "SELECT value FROM catalog_meta WHERE key = ?1",
             [MARKER],
             |r| r.get(0),
         )
         .optional()?;
-    let indexes: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%'",
-        [],
-        |r| r.get(0),
-    )?;
-    if pending.is_none() && indexes >= crate::schema::SECONDARY_INDEXES.len() as i64 {
-        return Ok(false);
-    }
-    finish(conn)
+    Ok(marker.is_some())
 }

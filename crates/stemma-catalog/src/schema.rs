@@ -163,23 +163,26 @@ pub fn drop_indexes(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// The secondary indexes the catalog lacks (name, columns): all present after migrations, none during a bulk load.
+pub fn missing_indexes(conn: &Connection) -> Result<Vec<(&'static str, &'static str)>> {
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'index'")?;
+    let present = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(SECONDARY_INDEXES
+        .iter()
+        .copied()
+        .filter(|(name, _)| !present.iter().any(|p| p == name))
+        .collect())
+}
+
 /// Create every secondary index that is missing; returns how many were created.
 pub fn ensure_indexes(conn: &Connection) -> Result<usize> {
-    let mut created = 0;
-    for (name, on) in SECONDARY_INDEXES {
-        let exists: Option<String> = conn
-            .query_row(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND name = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if exists.is_none() {
-            conn.execute_batch(&format!("CREATE INDEX {name} ON {on};"))?;
-            created += 1;
-        }
+    let missing = missing_indexes(conn)?;
+    for (name, on) in &missing {
+        conn.execute_batch(&format!("CREATE INDEX {name} ON {on};"))?;
     }
-    Ok(created)
+    Ok(missing.len())
 }
 
 /// The newest schema version this build knows.

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, ToSql};
 
 use crate::error::Result;
 use crate::extract::ImageRow;
@@ -95,44 +95,16 @@ impl RowWriter {
         let existing = self.find_image(conn, row)?;
         let id = match existing {
             Some(id) => {
-                let mut stmt = conn.prepare_cached(
-                "UPDATE images SET pixel_id = COALESCE(?2, pixel_id), data_id = COALESCE(?3, data_id), \
-                 ids_stored = ?4, format = ?5, width = ?6, height = ?7, source = ?8, generator = ?9, \
-                 seed = ?12, steps = ?13, cfg = ?14, sampler = ?15, model = ?16, created = ?17, \
-                 scheduler = ?19, model_hash = ?20, template = ?21, negative_template = ?22, \
-                 run_id = ?23, run_index = ?24, sequence_id = ?25, frame = ?26, created_day = ?27, \
-                 rating = COALESCE(rating, ?28) WHERE id = ?1",
-            )?;
-                stmt.execute(params![
-                    id,
-                    row.ids.pixel,
-                    row.ids.data,
-                    row.ids.stored,
-                    row.format,
-                    row.width,
-                    row.height,
-                    row.source,
-                    row.generator,
-                    row.prompt,
-                    row.negative,
-                    row.seed,
-                    row.steps,
-                    row.cfg,
-                    row.sampler,
-                    row.model,
-                    row.created,
-                    None::<String>, // ?18, unused: the record lives in `records`
-                    row.scheduler,
-                    row.model_hash,
-                    row.template,
-                    row.negative_template,
-                    row.run_id,
-                    row.run_index,
-                    row.sequence_id,
-                    row.frame,
-                    row.created_day,
-                    row.rating,
-                ])?;
+                // ?10 and ?11 (the prompts) are written below, only when they changed.
+                conn.prepare_cached(
+                    "UPDATE images SET pixel_id = COALESCE(?2, pixel_id), data_id = COALESCE(?3, data_id), \
+                     ids_stored = ?4, format = ?5, width = ?6, height = ?7, source = ?8, generator = ?9, \
+                     seed = ?12, steps = ?13, cfg = ?14, sampler = ?15, model = ?16, created = ?17, \
+                     scheduler = ?18, model_hash = ?19, template = ?20, negative_template = ?21, \
+                     run_id = ?22, run_index = ?23, sequence_id = ?24, frame = ?25, created_day = ?26, \
+                     rating = COALESCE(rating, ?27) WHERE id = ?1",
+                )?
+                .execute(&image_values(&id, row)[..])?;
                 // The prompts only when they changed: their full-text update (a trigger) is costly.
                 conn.prepare_cached(
                     "UPDATE images SET prompt = ?2, negative = ?3 WHERE id = ?1 \
@@ -146,46 +118,16 @@ impl RowWriter {
                 id
             }
             None => {
-                let mut stmt = conn.prepare_cached(
-                "INSERT INTO images (content_id, pixel_id, data_id, ids_stored, format, width, height, source, \
-                 generator, prompt, negative, seed, steps, cfg, sampler, model, created, scheduler, \
-                 model_hash, template, negative_template, run_id, run_index, sequence_id, frame, created_day, rating) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?19, ?20, \
-                 ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28) RETURNING id",
-            )?;
-                let id: i64 = stmt.query_row(
-                    params![
-                        content,
-                        row.ids.pixel,
-                        row.ids.data,
-                        row.ids.stored,
-                        row.format,
-                        row.width,
-                        row.height,
-                        row.source,
-                        row.generator,
-                        row.prompt,
-                        row.negative,
-                        row.seed,
-                        row.steps,
-                        row.cfg,
-                        row.sampler,
-                        row.model,
-                        row.created,
-                        None::<String>, // ?18, unused: the record lives in `records`
-                        row.scheduler,
-                        row.model_hash,
-                        row.template,
-                        row.negative_template,
-                        row.run_id,
-                        row.run_index,
-                        row.sequence_id,
-                        row.frame,
-                        row.created_day,
-                        row.rating,
-                    ],
-                    |r| r.get(0),
-                )?;
+                let id: i64 = conn
+                    .prepare_cached(
+                        "INSERT INTO images (content_id, pixel_id, data_id, ids_stored, format, width, height, \
+                         source, generator, prompt, negative, seed, steps, cfg, sampler, model, created, \
+                         scheduler, model_hash, template, negative_template, run_id, run_index, sequence_id, \
+                         frame, created_day, rating) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+                         ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27) RETURNING id",
+                    )?
+                    .query_row(&image_values(&content, row)[..], |r| r.get(0))?;
                 if self.bulk.is_none() {
                     crate::search::index_new(
                         conn,
@@ -238,6 +180,40 @@ impl RowWriter {
         }
         Ok(Some(id))
     }
+}
+
+/// The values of an `images` row as ?1..?27 of its INSERT and UPDATE, `key` first (the content id to insert, the
+/// row id to update).
+fn image_values<'a>(key: &'a dyn ToSql, row: &'a ImageRow) -> [&'a dyn ToSql; 27] {
+    [
+        key,
+        &row.ids.pixel,
+        &row.ids.data,
+        &row.ids.stored,
+        &row.format,
+        &row.width,
+        &row.height,
+        &row.source,
+        &row.generator,
+        &row.prompt,
+        &row.negative,
+        &row.seed,
+        &row.steps,
+        &row.cfg,
+        &row.sampler,
+        &row.model,
+        &row.created,
+        &row.scheduler,
+        &row.model_hash,
+        &row.template,
+        &row.negative_template,
+        &row.run_id,
+        &row.run_index,
+        &row.sequence_id,
+        &row.frame,
+        &row.created_day,
+        &row.rating,
+    ]
 }
 
 /// Record a file that was read, at its image.

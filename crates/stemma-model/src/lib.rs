@@ -85,7 +85,11 @@ mod tests {
         for bad in [r#""-1""#, r#""12a""#, "-1", "1.5", "true", r#""""#] {
             let text = format!(r#"{{"stemma":"1.0","params":{{"width":{bad}}}}}"#);
             assert!(parse_record(&text).is_err(), "{text}");
+            let text = format!(r#"{{"stemma":"1.0","frames":[{{"index":{bad}}}]}}"#);
+            assert!(parse_record(&text).is_err(), "{text}");
         }
+        // A required integer is never null.
+        assert!(parse_record(r#"{"stemma":"1.0","frames":[{"index":null}]}"#).is_err());
     }
 
     #[test]
