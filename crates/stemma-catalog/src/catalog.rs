@@ -18,8 +18,9 @@ pub const CATALOG_FILE: &str = "catalog.db";
 /// batches, so a second scan waits its turn instead of failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The page cache of a connection, in KiB as SQLite takes it (negative).
-const CACHE_KIB: i64 = -65_536;
+/// The page cache of a connection that writes many rows ([`writer_settings`]), in KiB as SQLite takes it
+/// (negative).
+const WRITER_CACHE_KIB: i64 = -65_536;
 
 /// An open catalog.
 pub struct Catalog {
@@ -95,9 +96,6 @@ impl Catalog {
             .map_err(sql)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql)?;
-        // A page cache large enough for the indexes a scan updates at random (seeds, ids), and sorting in memory.
-        conn.pragma_update(None, "cache_size", CACHE_KIB)
-            .map_err(sql)?;
         conn.pragma_update(None, "temp_store", "MEMORY")
             .map_err(sql)?;
         let found = schema::version(&conn).map_err(|e| with_path(e, &path))?;
@@ -141,18 +139,62 @@ impl Catalog {
 /// that holds it reads it from the file once instead of once per index.
 const BUILD_CACHE_KIB: i64 = -524_288;
 
-/// Settings for building indexes after a bulk load (`on`), or back to the connection's usual ones. SQLite only
+/// Settings for building indexes after a bulk load (`on`), or back to a writer's ([`writer_settings`]). SQLite only
 /// (a PostgreSQL catalog has its own `maintenance_work_mem`).
 pub fn index_build_settings(conn: &Connection, on: bool) -> Result<()> {
     let (cache, threads) = if on {
         (BUILD_CACHE_KIB, 2)
     } else {
-        (CACHE_KIB, 0)
+        (WRITER_CACHE_KIB, 0)
     };
     conn.pragma_update(None, "cache_size", cache)?;
     // Helper threads for the sorter each CREATE INDEX runs.
     conn.pragma_update(None, "threads", threads)?;
     Ok(())
+}
+
+/// Settings for a connection that writes many rows (a scan): a page cache large enough for the indexes it updates
+/// at random (seeds, ids). Other commands keep SQLite's small default: they read few pages once each, and a large
+/// cache would only make a new process allocate (and fault in) fresh memory for every page it reads.
+pub fn writer_settings(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
+    Ok(())
+}
+
+/// How often the background checkpoint of a scan copies the write-ahead log into the catalog.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// While a scan writes: copies the write-ahead log into the catalog file from a connection and thread of its own
+/// (SQLite: a passive checkpoint runs beside a writer), so the single writer, the slowest part of a scan, never
+/// stops to do it. The writer's automatic checkpoints are off until [`BackgroundCheckpoint::finish`]. SQLite only.
+pub struct BackgroundCheckpoint {
+    conn: Connection,
+}
+
+impl BackgroundCheckpoint {
+    /// A second connection to the catalog at `path`; turns off the automatic checkpoints of `writer`.
+    pub fn start(path: &Path, writer: &Connection) -> Result<BackgroundCheckpoint> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(BackgroundCheckpoint { conn })
+    }
+
+    /// Checkpoint every [`CHECKPOINT_EVERY`] until `stop` is disconnected (the writer ended). A checkpoint that
+    /// fails is left to the next one, and to the writer's own once [`Self::restore`] turns them back on: the log
+    /// holds every committed row either way.
+    pub fn run(self, stop: std::sync::mpsc::Receiver<()>) {
+        use std::sync::mpsc::RecvTimeoutError;
+        while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+            let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);");
+        }
+    }
+
+    /// Give the writer its automatic checkpoints back (SQLite's default, every 1,000 pages).
+    pub fn restore(writer: &Connection) -> Result<()> {
+        writer.pragma_update(None, "wal_autocheckpoint", 1000)?;
+        Ok(())
+    }
 }
 
 /// Refresh the statistics the query planner chooses indexes by, for every table where enough has changed

@@ -176,19 +176,43 @@ pub fn normalise_tag(tag: &str) -> String {
 
 /// The record as the catalog keeps it: without the verbatim original metadata (`raw`), which stays in the file,
 /// and without a settings document larger than [`MAX_SETTINGS_IN_CATALOG`].
+///
+/// Serialised once in the usual case: a record no longer than the limit cannot hold a larger settings document.
+/// A longer one has its settings measured by a serialisation that stops at the limit (a ComfyUI graph can be
+/// hundreds of KiB).
 fn catalog_copy(mut copy: Record) -> Option<String> {
     copy.raw.clear();
-    if let Some(settings) = &mut copy.settings {
-        let big = settings
-            .data
-            .as_ref()
-            .and_then(|d| serde_json::to_string(d).ok())
-            .is_some_and(|s| s.len() > MAX_SETTINGS_IN_CATALOG);
-        if big {
-            settings.data = None;
+    let json = serde_json::to_string(&copy).ok()?;
+    if json.len() <= MAX_SETTINGS_IN_CATALOG {
+        return Some(json);
+    }
+    let Some(settings) = &mut copy.settings else {
+        return Some(json);
+    };
+    if !settings.data.as_ref().is_some_and(longer_than_limit) {
+        return Some(json);
+    }
+    settings.data = None;
+    serde_json::to_string(&copy).ok()
+}
+
+/// True when `value` serialises to more than [`MAX_SETTINGS_IN_CATALOG`] bytes (found without serialising the rest).
+fn longer_than_limit(value: &Value) -> bool {
+    /// A sink that fails once more than its budget is written, which ends the serialisation there.
+    struct Budget(usize);
+    impl std::io::Write for Budget {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 = self
+                .0
+                .checked_sub(buf.len())
+                .ok_or_else(|| std::io::Error::other("over the budget"))?;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
-    serde_json::to_string(&copy).ok()
+    serde_json::to_writer(&mut Budget(MAX_SETTINGS_IN_CATALOG), value).is_err()
 }
 
 /// The civil date (`YYYY-MM-DD`, UTC) of a time in seconds since 1970 (Howard Hinnant's `civil_from_days`).
@@ -220,5 +244,48 @@ mod tests {
         assert_eq!(day_of(951_782_400), "2000-02-29");
         assert_eq!(day_of(1_700_000_000), "2023-11-14");
         assert_eq!(day_of(-86_400), "1969-12-31");
+    }
+
+    fn record_with(prompt_len: usize, settings_len: usize) -> Record {
+        Record {
+            prompt: Some(stemma_model::Prompt {
+                positive: Some("p".repeat(prompt_len)),
+                ..Default::default()
+            }),
+            settings: Some(stemma_model::Settings {
+                format: Some("comfyui-api".into()),
+                data: Some(serde_json::json!({ "text": "s".repeat(settings_len) })),
+                ..Default::default()
+            }),
+            raw: vec![stemma_model::RawEntry::default()],
+            ..Default::default()
+        }
+    }
+
+    fn kept_settings(json: &str) -> bool {
+        let v: Value = serde_json::from_str(json).unwrap_or_default();
+        v.pointer("/settings/data/text").is_some()
+    }
+
+    #[test]
+    fn catalog_copy_drops_only_a_large_settings_document() {
+        // Small record, small settings: kept, raw dropped.
+        let small = catalog_copy(record_with(10, 100)).unwrap_or_default();
+        assert!(kept_settings(&small));
+        assert!(!small.contains("\"raw\""));
+        // A long prompt makes the record longer than the limit; its small settings stay.
+        let long_prompt =
+            catalog_copy(record_with(3 * MAX_SETTINGS_IN_CATALOG, 100)).unwrap_or_default();
+        assert!(kept_settings(&long_prompt));
+        // Settings just under and just over the limit.
+        let under =
+            catalog_copy(record_with(10, MAX_SETTINGS_IN_CATALOG - 100)).unwrap_or_default();
+        assert!(kept_settings(&under));
+        let over = catalog_copy(record_with(10, MAX_SETTINGS_IN_CATALOG + 1)).unwrap_or_default();
+        assert!(!kept_settings(&over));
+        assert!(
+            over.contains("comfyui-api"),
+            "the settings' other members stay: {over}"
+        );
     }
 }

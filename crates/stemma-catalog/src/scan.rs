@@ -21,7 +21,7 @@ use stemma_container::{ops, Limits, HANDLERS};
 use stemma_import::FolderContext;
 use stemma_model::ContentId;
 
-use crate::catalog::{path_key, Catalog};
+use crate::catalog::{path_key, BackgroundCheckpoint, Catalog};
 use crate::error::{Error, Result};
 use crate::extract::{day_of, image_row, Ids, ImageRow};
 use crate::resolver::{resolve_bytes_in, ResolveOptions};
@@ -230,6 +230,7 @@ pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSu
     if load_lock.is_some() {
         crate::bulk::recover(&mut cat.conn)?;
     }
+    crate::catalog::writer_settings(&cat.conn)?;
     let known = known_under(&cat.conn, &prefix)?;
     let exts = image_extensions();
     let root = cat.root.clone();
@@ -248,11 +249,18 @@ pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSu
     };
     let planned = AtomicU64::new(0);
     let folders = Folders::default();
+    let checkpoint = BackgroundCheckpoint::start(&cat.path, &cat.conn)?;
     let conn = &mut cat.conn;
     let (walked, written) = std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<Parsed>(CHANNEL_FILES);
         let planned = &planned;
-        let writer = scope.spawn(move || write_all(conn, rows, rx, opts.progress, planned));
+        let (stop_checkpoints, checkpoints_stopped) = std::sync::mpsc::channel::<()>();
+        scope.spawn(move || checkpoint.run(checkpoints_stopped));
+        let writer = scope.spawn(move || {
+            let written = write_all(conn, rows, rx, opts.progress, planned);
+            drop(stop_checkpoints);
+            written
+        });
         let walker = walkdir::WalkDir::new(&abs)
             .follow_links(false)
             .into_iter()
@@ -316,6 +324,7 @@ pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSu
         });
         (walked, written)
     });
+    BackgroundCheckpoint::restore(&cat.conn)?;
     let mut summary = ScanSummary {
         files: walked.files,
         unchanged: walked.unchanged,

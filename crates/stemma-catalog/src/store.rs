@@ -40,13 +40,11 @@ impl RowWriter {
 
     /// The image a row's ids belong to: the same content id, or a data id or pixel id already known (a file
     /// that gained a record keeps its entry when its identity moves from the data id to the pixel id).
-    fn find_image(&self, conn: &Connection, row: &ImageRow) -> Result<Option<i64>> {
-        let Some(content) = row.ids.content_id() else {
-            return Ok(None);
-        };
+    fn find_image(&self, conn: &Connection, row: &ImageRow, content: &str) -> Result<Option<i64>> {
         if let Some(map) = &self.bulk {
-            // The lowest id among the matches, as the SQL lookup orders them.
-            let found = [
+            // The lowest id among the matches, as the SQL lookup orders them. An image this load did not write
+            // (stored by a scan running beside it) is found by the insert, through the content id's unique index.
+            return Ok([
                 Some(content),
                 row.ids.data.as_deref(),
                 row.ids.pixel.as_deref(),
@@ -54,14 +52,7 @@ impl RowWriter {
             .into_iter()
             .flatten()
             .filter_map(|id| map.get(id).copied())
-            .min();
-            if found.is_some() {
-                return Ok(found);
-            }
-            // A scan running beside the load (it writes row by row) may have stored the image: the content id
-            // keeps its unique index during a load, so this lookup stays cheap.
-            let mut stmt = conn.prepare_cached("SELECT id FROM images WHERE content_id = ?1")?;
-            return Ok(stmt.query_row([content], |r| r.get(0)).optional()?);
+            .min());
         }
         let mut stmt = conn.prepare_cached(
             "SELECT id FROM images WHERE content_id = ?1 OR data_id = ?2 OR pixel_id = ?3 ORDER BY id LIMIT 1",
@@ -86,60 +77,83 @@ impl RowWriter {
         }
     }
 
+    /// Insert a new image; its id, or None when its content id is stored already (only possible in a bulk load,
+    /// by a scan running beside it: outside one, [`Self::find_image`] found it first).
+    fn insert_image(
+        &mut self,
+        conn: &Connection,
+        row: &ImageRow,
+        content: &str,
+    ) -> Result<Option<i64>> {
+        let id: Option<i64> = conn
+            .prepare_cached(
+                "INSERT INTO images (content_id, pixel_id, data_id, ids_stored, format, width, height, \
+                 source, generator, prompt, negative, seed, steps, cfg, sampler, model, created, \
+                 scheduler, model_hash, template, negative_template, run_id, run_index, sequence_id, \
+                 frame, created_day, rating) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+                 ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27) \
+                 ON CONFLICT (content_id) DO NOTHING RETURNING id",
+            )?
+            .query_row(&image_values(&content, row)[..], |r| r.get(0))
+            .optional()?;
+        if let Some(id) = id {
+            if self.bulk.is_none() {
+                crate::search::index_new(conn, id, row.prompt.as_deref(), row.negative.as_deref())?;
+            }
+            self.remember(id, row, content);
+        }
+        Ok(id)
+    }
+
+    /// Write a row's values over a stored image; the rating kept in the catalog wins over the record's.
+    fn update_image(conn: &Connection, id: i64, row: &ImageRow) -> Result<()> {
+        // ?10 and ?11 (the prompts) are written below, only when they changed.
+        conn.prepare_cached(
+            "UPDATE images SET pixel_id = COALESCE(?2, pixel_id), data_id = COALESCE(?3, data_id), \
+             ids_stored = ?4, format = ?5, width = ?6, height = ?7, source = ?8, generator = ?9, \
+             seed = ?12, steps = ?13, cfg = ?14, sampler = ?15, model = ?16, created = ?17, \
+             scheduler = ?18, model_hash = ?19, template = ?20, negative_template = ?21, \
+             run_id = ?22, run_index = ?23, sequence_id = ?24, frame = ?25, created_day = ?26, \
+             rating = COALESCE(rating, ?27) WHERE id = ?1",
+        )?
+        .execute(&image_values(&id, row)[..])?;
+        // The prompts only when they changed: their full-text update (a trigger) is costly.
+        conn.prepare_cached(
+            "UPDATE images SET prompt = ?2, negative = ?3 WHERE id = ?1 \
+             AND (prompt IS NOT ?2 OR negative IS NOT ?3)",
+        )?
+        .execute(params![id, row.prompt, row.negative])?;
+        conn.prepare_cached("DELETE FROM edges WHERE child_id = ?1")?
+            .execute([id])?;
+        conn.prepare_cached("DELETE FROM loras WHERE image_id = ?1")?
+            .execute([id])?;
+        Ok(())
+    }
+
     /// Insert or update the image of a row; returns its id. The rating and tags kept in the catalog are not
     /// overwritten: values carried in the record are added.
     pub fn upsert_image(&mut self, conn: &Connection, row: &ImageRow) -> Result<Option<i64>> {
         let Some(content) = row.ids.content_id() else {
             return Ok(None);
         };
-        let existing = self.find_image(conn, row)?;
+        let mut existing = self.find_image(conn, row, content)?;
         let id = match existing {
-            Some(id) => {
-                // ?10 and ?11 (the prompts) are written below, only when they changed.
-                conn.prepare_cached(
-                    "UPDATE images SET pixel_id = COALESCE(?2, pixel_id), data_id = COALESCE(?3, data_id), \
-                     ids_stored = ?4, format = ?5, width = ?6, height = ?7, source = ?8, generator = ?9, \
-                     seed = ?12, steps = ?13, cfg = ?14, sampler = ?15, model = ?16, created = ?17, \
-                     scheduler = ?18, model_hash = ?19, template = ?20, negative_template = ?21, \
-                     run_id = ?22, run_index = ?23, sequence_id = ?24, frame = ?25, created_day = ?26, \
-                     rating = COALESCE(rating, ?27) WHERE id = ?1",
-                )?
-                .execute(&image_values(&id, row)[..])?;
-                // The prompts only when they changed: their full-text update (a trigger) is costly.
-                conn.prepare_cached(
-                    "UPDATE images SET prompt = ?2, negative = ?3 WHERE id = ?1 \
-                 AND (prompt IS NOT ?2 OR negative IS NOT ?3)",
-                )?
-                .execute(params![id, row.prompt, row.negative])?;
-                conn.prepare_cached("DELETE FROM edges WHERE child_id = ?1")?
-                    .execute([id])?;
-                conn.prepare_cached("DELETE FROM loras WHERE image_id = ?1")?
-                    .execute([id])?;
-                id
-            }
-            None => {
-                let id: i64 = conn
-                    .prepare_cached(
-                        "INSERT INTO images (content_id, pixel_id, data_id, ids_stored, format, width, height, \
-                         source, generator, prompt, negative, seed, steps, cfg, sampler, model, created, \
-                         scheduler, model_hash, template, negative_template, run_id, run_index, sequence_id, \
-                         frame, created_day, rating) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-                         ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27) RETURNING id",
-                    )?
-                    .query_row(&image_values(&content, row)[..], |r| r.get(0))?;
-                if self.bulk.is_none() {
-                    crate::search::index_new(
-                        conn,
-                        id,
-                        row.prompt.as_deref(),
-                        row.negative.as_deref(),
-                    )?;
+            Some(id) => id,
+            None => match self.insert_image(conn, row, content)? {
+                Some(id) => id,
+                None => {
+                    let mut stmt =
+                        conn.prepare_cached("SELECT id FROM images WHERE content_id = ?1")?;
+                    let id: i64 = stmt.query_row([content], |r| r.get(0))?;
+                    existing = Some(id);
+                    id
                 }
-                self.remember(id, row, content);
-                id
-            }
+            },
         };
+        if existing.is_some() {
+            Self::update_image(conn, id, row)?;
+        }
         match &row.record_json {
             Some(json) => {
                 conn.prepare_cached(

@@ -489,6 +489,18 @@ fn the_bulk_load_list_is_every_index_the_migrations_make() {
     let dir = tempfile::tempdir().unwrap();
     let cat = Catalog::init(dir.path()).unwrap();
     assert_eq!(index_names(&cat), listed_indexes());
+    // The same definitions (columns and partial conditions): a bulk load builds what the migrations made.
+    for (name, on) in stemma_catalog::schema::SECONDARY_INDEXES {
+        let sql: String = cat
+            .conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(sql, format!("CREATE INDEX {name} ON {on}"));
+    }
 }
 
 #[test]

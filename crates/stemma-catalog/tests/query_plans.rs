@@ -37,6 +37,9 @@ fn typed_fields_are_read_through_their_index() {
         ("lora:add_detail", "loras_name"),
         ("rating:>=4", "images_rating"),
         ("template:\"a {red|blue} cat\"", "images_template"),
+        // Partial indexes (only rows with a value) serve presence tests too.
+        ("has:template", "images_template"),
+        ("has:sequence", "images_sequence"),
     ];
     for (q, index) in cases {
         let p = plan(&cat, q);

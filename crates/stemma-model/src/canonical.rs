@@ -21,20 +21,51 @@ pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
 /// `18446744073709551615` becomes `18446744073709552000`). Returns how many numbers were converted.
 pub fn make_ijson(value: &mut Value) -> usize {
     match value {
-        Value::Number(n) => {
-            let unsafe_int = n.as_u64().is_some_and(|u| u > IJSON_MAX_SAFE_INTEGER)
-                || n.as_i64()
-                    .is_some_and(|i| i.unsigned_abs() > IJSON_MAX_SAFE_INTEGER);
-            if unsafe_int {
-                *value = Value::String(n.to_string());
-                1
-            } else {
-                0
-            }
+        Value::Number(n) if is_unsafe_integer(n) => {
+            *value = Value::String(n.to_string());
+            1
         }
         Value::Array(items) => items.iter_mut().map(make_ijson).sum(),
         Value::Object(members) => members.values_mut().map(make_ijson).sum(),
         _ => 0,
+    }
+}
+
+/// True for an integer I-JSON cannot hold exactly (magnitude above 2^53 − 1).
+fn is_unsafe_integer(n: &serde_json::Number) -> bool {
+    n.as_u64().is_some_and(|u| u > IJSON_MAX_SAFE_INTEGER)
+        || n.as_i64()
+            .is_some_and(|i| i.unsigned_abs() > IJSON_MAX_SAFE_INTEGER)
+}
+
+/// A JSON value that serialises as [`make_ijson`] would make it, without copying it (a ComfyUI graph is large,
+/// and every record written or catalogued serialises its settings).
+struct IJsonView<'a>(&'a Value);
+
+impl Serialize for IJsonView<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Number(n) if is_unsafe_integer(n) => serializer.serialize_str(&n.to_string()),
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&IJsonView(item))?;
+                }
+                seq.end()
+            }
+            Value::Object(members) => {
+                let mut map = serializer.serialize_map(Some(members.len()))?;
+                for (key, member) in members {
+                    map.serialize_entry(key, &IJsonView(member))?;
+                }
+                map.end()
+            }
+            other => other.serialize(serializer),
+        }
     }
 }
 
@@ -66,7 +97,7 @@ pub(crate) fn serialize_ijson<S: serde::Serializer>(
     value: &Option<Value>,
     serializer: S,
 ) -> std::result::Result<S::Ok, S::Error> {
-    value.as_ref().map(to_ijson).serialize(serializer)
+    value.as_ref().map(IJsonView).serialize(serializer)
 }
 
 /// As [`serialize_ijson`], for a member that is always present.
@@ -74,7 +105,7 @@ pub(crate) fn serialize_ijson_value<S: serde::Serializer>(
     value: &Value,
     serializer: S,
 ) -> std::result::Result<S::Ok, S::Error> {
-    to_ijson(value).serialize(serializer)
+    IJsonView(value).serialize(serializer)
 }
 
 #[cfg(test)]
@@ -92,6 +123,18 @@ mod tests {
         assert_eq!(
             v,
             json!({"seed":"18446744073709551615","neg":"-9007199254740992","ok":9_007_199_254_740_991_u64,"f":1.5,"l":["9007199254740992"]})
+        );
+    }
+
+    #[test]
+    fn the_ijson_view_serialises_as_the_converted_copy() {
+        let v: Value = serde_json::from_str(
+            r#"{"seed":18446744073709551615,"neg":-9007199254740992,"ok":9007199254740991,"f":1.5,"s":"x","n":null,"t":true,"l":[9007199254740992,{"deep":[-18446744073709551615]}],"e":{},"a":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&IJsonView(&v)).unwrap(),
+            serde_json::to_string(&to_ijson(&v)).unwrap()
         );
     }
 
