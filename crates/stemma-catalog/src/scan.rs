@@ -27,9 +27,11 @@ use crate::extract::{day_of, image_row, Ids, ImageRow};
 use crate::resolver::{resolve_bytes_in, ResolveOptions};
 use crate::store::{file_error, mark_missing, upsert_file, RowWriter, Stat};
 
-/// Files written per transaction at most; a batch is also closed after [`BATCH_TIME`].
-const BATCH_FILES: usize = 4000;
-const BATCH_TIME: Duration = Duration::from_millis(300);
+/// Files written per transaction at most; a batch is also closed after [`BATCH_TIME`]. Each commit writes every
+/// page its rows touched, and new content ids land all over their unique index, so fewer, larger batches write
+/// far less; a scan killed mid-batch reads those files again next time.
+const BATCH_FILES: usize = 16_000;
+const BATCH_TIME: Duration = Duration::from_millis(1000);
 /// Files read and waiting for the writer at most (the readers wait when it is behind).
 const CHANNEL_FILES: usize = 4000;
 

@@ -577,3 +577,40 @@ fn a_bulk_load_cut_short_is_finished_by_the_next_scan() {
         )
         .unwrap();
 }
+
+#[test]
+fn a_scan_checkpoints_beside_its_writer_and_gives_the_writer_its_checkpoints_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for i in 0..40 {
+        write(
+            &root.join(format!("f{i}.png")),
+            &a1111(i, &format!("a cat number {i}"), 20, ""),
+        );
+    }
+    let mut cat = Catalog::init(root).unwrap();
+    let pragma = |cat: &Catalog, name: &str| -> i64 {
+        cat.conn
+            .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(pragma(&cat, "wal_autocheckpoint"), 1000);
+    let s = scan_all(&mut cat);
+    assert_eq!(s.new_images, 40, "{s:?}");
+    // The connection is used again (`scan --watch`, later commands): its automatic checkpoints are back.
+    assert_eq!(pragma(&cat, "wal_autocheckpoint"), 1000);
+    // Every committed row is in the catalog and nothing is left in the log that a checkpoint cannot copy.
+    let (busy, _log, _copied): (i64, i64, i64) = cat
+        .conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(busy, 0);
+    let ok: String = cat
+        .conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    assert_eq!(paths(&cat, "cat").len(), 40);
+}
