@@ -14,7 +14,8 @@ The files are made here (never downloaded): a few pictures (gradients under Pill
 0.3-1.7 MB as generators' PNGs are) encoded once by Pillow, copied with each file's own metadata: A1111
 (`parameters` tEXt before IDAT) and ComfyUI (`prompt` + `workflow` tEXt). Every timed run works on a fresh copy
 of the folder (the copy is not timed and leaves the files in the page cache). Times are wall-clock of the whole
-process, best of --runs; peak memory is the process's maximum resident set (wait4).
+process, best of --runs; peak memory is the process's maximum resident set (GNU time's %M when installed, else wait4,
+which also counts the memory of the Python process that started it).
 """
 import argparse
 import io
@@ -108,17 +109,26 @@ def fresh_copy(src, dst):
     shutil.copytree(src, dst)
 
 
+# The peak resident set a parent reads from wait4 includes the memory the child had before it ran the command
+# (Linux keeps the high-water mark across exec, and Python forks from its own, larger, image), so GNU time's
+# %M (its own small process forks the command) is used when it is installed (Debian: `time`).
+GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
+
+
 def measure(cmd):
     """Run `cmd`; return (seconds, peak resident bytes). Fails loudly on a non-zero exit."""
-    with tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile(mode="r") as peak:
+        wrapped = [GNU_TIME, "-f", "%M", "-o", peak.name] + cmd if GNU_TIME else cmd
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
             err.seek(0)
             sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}): {err.read().decode(errors='replace')[-2000:]}")
+        if GNU_TIME:
+            return elapsed, int(peak.read().strip().splitlines()[-1]) * 1024
     return elapsed, usage.ru_maxrss * 1024
 
 

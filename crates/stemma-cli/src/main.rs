@@ -34,7 +34,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// mimalloc: reading thousands of files allocates many short-lived strings and JSON values on two threads, where
-/// it is much faster than the system allocator.
+/// it is much faster than the system allocator. Built without transparent huge pages (`no_thp`): each 2 MiB page
+/// it asked for counted whole in the resident set, and a one-file `stemma show` peaked at 60 MB instead of 22.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

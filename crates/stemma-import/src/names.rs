@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use regex::{Captures, Regex, RegexSet};
 use serde::Serialize;
@@ -204,11 +204,11 @@ use FileKind as K;
 pub static PATTERNS: &[FilenamePattern] = &[
     // --- OpenAI (legacy-tools.md §7) ---
     pat("dalle", Tool::Dalle, K::Image,
-        r"^(?P<prefix>.*?)DALL(?:·|Â·|路|[-_ ])?E[ _](?P<ts>\d{4}-\d{2}-\d{2}[ _]\d{2}[.: ]\d{2}[.: ]\d{2})(?:(?P<sep>[ _]-[ _])(?P<prompt>.+?)|_(?P<suffix>\d+))?\s*(?:\.(?P<ext>png|webp|jpe?g))?$",
+        r"^(?P<prefix>.*?)DALL(?:·|Â·|路|[-_ ])?E[ _](?P<ts>[0-9]{4}-[0-9]{2}-[0-9]{2}[ _][0-9]{2}[.: ][0-9]{2}[.: ][0-9]{2})(?:(?P<sep>[ _]-[ _])(?P<prompt>.+?)|_(?P<suffix>[0-9]+))?\s*(?:\.(?P<ext>png|webp|jpe?g))?$",
         &[("prefix", F::Prefix), ("ts", F::Timestamp), ("sep", F::Extra("separator")), ("prompt", F::Prompt), ("suffix", F::Extra("suffix")), ("ext", F::Extra("ext"))])
         .lossy(Cut::Prompt(150)).post(Post::Dalle).src("§7: DALL·E {local date} {HH.MM.SS} - {prompt}; ChatGPT cuts to 150, ':' → '_'"),
     pat("chatgpt-image", Tool::Dalle, K::Image,
-        r"^ChatGPT Image (?P<mon>[A-Z][a-z]{2}) (?P<day>\d{1,2}), (?P<year>\d{4})(?:,| at) (?P<h>\d{1,2})_(?P<m>\d{2})_(?P<s>\d{2})[ \x{202f}](?P<ampm>AM|PM)(?: \((?P<dup>\d+)\))?\.(?P<ext>png|webp|jpe?g)$",
+        r"^ChatGPT Image (?P<mon>[A-Z][a-z]{2}) (?P<day>[0-9]{1,2}), (?P<year>[0-9]{4})(?:,| at) (?P<h>[0-9]{1,2})_(?P<m>[0-9]{2})_(?P<s>[0-9]{2})[ \x{202f}](?P<ampm>AM|PM)(?: \((?P<dup>[0-9]+)\))?\.(?P<ext>png|webp|jpe?g)$",
         &[("mon", F::MonthName), ("day", F::Day), ("year", F::Year), ("h", F::Hour12), ("m", F::Minute), ("s", F::Second), ("ampm", F::AmPm), ("dup", F::Extra("duplicate")), ("ext", F::Extra("ext"))])
         .src("§7: GPT-4o / gpt-image-1 in ChatGPT, no prompt, 12-hour clock"),
     // --- Midjourney (§9) ---
@@ -218,135 +218,135 @@ pub static PATTERNS: &[FilenamePattern] = &[
         .lossy(Cut::Stem(100)).src("§9: {user}_{prompt slug}_{job uuid}[_{grid index}], stem cut to 100"),
     // --- Stable Diffusion Discord beta bot (§5) ---
     pat("sd-dreambot", Tool::StableDiffusion, K::Image,
-        r"^(?P<slug>.+?)_-C_(?P<cfg>[\d.]+)_-n_(?P<n>\d+)(?:_-g)?_-S_(?P<seed>\d+)_ts-(?P<ts>\d+)_idx-(?P<idx>\d+)\.png$",
+        r"^(?P<slug>.+?)_-C_(?P<cfg>[0-9.]+)_-n_(?P<n>[0-9]+)(?:_-g)?_-S_(?P<seed>[0-9]+)_ts-(?P<ts>[0-9]+)_idx-(?P<idx>[0-9]+)\.png$",
         &[("slug", F::PromptSlug), ("cfg", F::Extra("cfg_scale")), ("n", F::Extra("n_samples")), ("seed", F::Seed), ("ts", F::UnixTime), ("idx", F::Counter)])
         .lossy(Cut::Unknown).src("§5: Discord beta bot {slug}_-C_{cfg}_-n_{n}_-S_{seed}_ts-{unix}_idx-{i}"),
     // --- DreamStudio (§8) ---
     pat("dreamstudio-web", Tool::DreamStudio, K::Image,
-        r"^(?P<seed>\d{1,10})_(?P<slug>[A-Za-z0-9_]{1,100})\.png$",
+        r"^(?P<seed>[0-9]{1,10})_(?P<slug>[A-Za-z0-9_]{1,100})\.png$",
         &[("seed", F::Seed), ("slug", F::PromptSlug)])
         .lossy(Cut::Prompt(100)).weak().src("§8: {seed}_{re.sub('[^A-Za-z0-9]','_',prompt)[:100]}.png"),
     pat("stability-sdk", Tool::DreamStudio, K::Image,
-        r"^(?P<prefix>generation_|upscale_)(?P<prompt>.*)_(?P<ts>\d{9,11})_(?P<idx>\d+)\.(?P<ext>png|jpe?g|webp|pb(?:\.json)?)$",
+        r"^(?P<prefix>generation_|upscale_)(?P<prompt>.*)_(?P<ts>[0-9]{9,11})_(?P<idx>[0-9]+)\.(?P<ext>png|jpe?g|webp|pb(?:\.json)?)$",
         &[("prefix", F::Extra("kind")), ("prompt", F::Prompt), ("ts", F::UnixTime), ("idx", F::Counter), ("ext", F::Extra("ext"))])
         .cut(Cut::Unknown).src("§8: stability-sdk {prefix}{prompt[:budget]}_{unix}_{idx}"),
     // --- Other GUIs (§10) ---
     pat("nmkd", Tool::Nmkd, K::Image,
-        r"^(?P<ts>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-(?P<num>\d+)-(?P<slug>[A-Za-z0-9._]*)-(?P<seed>\d+)-scale(?P<scale>\d+\.\d{2})-(?P<sampler>[^-]+)-(?P<model>.+)\.png$",
+        r"^(?P<ts>[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2})-(?P<num>[0-9]+)-(?P<slug>[A-Za-z0-9._]*)-(?P<seed>[0-9]+)-scale(?P<scale>[0-9]+\.[0-9]{2})-(?P<sampler>[^-]+)-(?P<model>.+)\.png$",
         &[("ts", F::Timestamp), ("num", F::Counter), ("slug", F::PromptSlug), ("seed", F::Seed), ("scale", F::Extra("cfg_scale")), ("sampler", F::Extra("sampler")), ("model", F::Extra("model"))])
         .lossy(Cut::Unknown).src("§10.1: NMKD export name"),
     pat("fooocus", Tool::Fooocus, K::Image,
-        r"^(?P<ts>\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})_(?P<rnd>\d{4})\.(?P<ext>png|jpe?g|webp)$",
+        r"^(?P<ts>[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2})_(?P<rnd>[0-9]{4})\.(?P<ext>png|jpe?g|webp)$",
         &[("ts", F::Timestamp), ("rnd", F::Extra("random")), ("ext", F::Extra("ext"))])
         .src("§10.3: outputs/{date}/{date}_{time}_{rnd}"),
     pat("invokeai2", Tool::InvokeAi, K::Image,
-        r"^(?P<n>\d{6})\.(?P<seed>\d+)(?:\.(?P<var>\d+|[a-z_]+))?\.png$",
+        r"^(?P<n>[0-9]{6})\.(?P<seed>[0-9]+)(?:\.(?P<var>[0-9]+|[a-z_]+))?\.png$",
         &[("n", F::Counter), ("seed", F::Seed), ("var", F::Extra("variant"))])
         .src("§5: InvokeAI 2.x {prefix:06}.{seed}[.{variant}].png"),
     // --- Deforum (§3) ---
-    pat("deforum-settings", Tool::Deforum, K::Settings, r"^(?P<ts>\d{14})_settings\.txt$",
+    pat("deforum-settings", Tool::Deforum, K::Settings, r"^(?P<ts>[0-9]{14})_settings\.txt$",
         &[("ts", F::Timestring)]).src("§3: {timestring}_settings.txt"),
-    pat("deforum-srt", Tool::Deforum, K::Subtitles, r"^(?P<ts>\d{14})\.srt$",
+    pat("deforum-srt", Tool::Deforum, K::Subtitles, r"^(?P<ts>[0-9]{14})\.srt$",
         &[("ts", F::Timestring)]).src("§3.2: {timestring}.srt"),
     pat("deforum-video", Tool::Deforum, K::Video,
-        r"^(?P<ts>\d{14})(?:_(?P<engine>RIFE|FILM)_x(?P<x>\d+)(?:_slomo_x(?P<slomo>\d+))?|_Upscaled_(?P<up>[\w.]+))?\.(?P<ext>mp4|gif)$",
+        r"^(?P<ts>[0-9]{14})(?:_(?P<engine>RIFE|FILM)_x(?P<x>[0-9]+)(?:_slomo_x(?P<slomo>[0-9]+))?|_Upscaled_(?P<up>[\w.]+))?\.(?P<ext>mp4|gif)$",
         &[("ts", F::Timestring), ("engine", F::Extra("engine")), ("x", F::Extra("factor")), ("slomo", F::Extra("slow_mo")), ("up", F::Extra("upscale")), ("ext", F::Extra("ext"))])
         .src("§3.2: {timestring}[_RIFE_x{N}[_slomo_x{M}]].mp4"),
-    pat("deforum-depth", Tool::Deforum, K::Depth, r"^(?P<ts>\d{14})_depth_(?P<frame>\d{5}|\d{9})\.png$",
+    pat("deforum-depth", Tool::Deforum, K::Depth, r"^(?P<ts>[0-9]{14})_depth_(?P<frame>[0-9]{5}|[0-9]{9})\.png$",
         &[("ts", F::Timestring), ("frame", F::Frame)]).post(Post::DeforumPadding).src("§3: {timestring}_depth_{frame}.png"),
-    pat("deforum-grid", Tool::Deforum, K::Grid, r"^(?P<ts>\d{14})_(?P<ip>\d{5})_grid_(?P<seed>\d+)\.png$",
+    pat("deforum-grid", Tool::Deforum, K::Grid, r"^(?P<ts>[0-9]{14})_(?P<ip>[0-9]{5})_grid_(?P<seed>[0-9]+)\.png$",
         &[("ts", F::Timestring), ("ip", F::Counter), ("seed", F::Seed)]).src("§3.1: {timestring}_{iprompt:05}_grid_{seed}.png"),
-    pat("deforum-frame", Tool::Deforum, K::Frame, r"^(?P<ts>\d{14})_(?P<frame>\d{5}|\d{9})\.(?P<ext>png|jpg|exr)$",
+    pat("deforum-frame", Tool::Deforum, K::Frame, r"^(?P<ts>[0-9]{14})_(?P<frame>[0-9]{5}|[0-9]{9})\.(?P<ext>png|jpg|exr)$",
         &[("ts", F::Timestring), ("frame", F::Frame), ("ext", F::Extra("ext"))]).post(Post::DeforumPadding)
         .src("§3: {timestring}_{frame:05}.png (Colab, extension before 2023-03-05) or _{frame:09}"),
-    pat("deforum-still-seed", Tool::Deforum, K::Image, r"^(?P<ts>\d{14})_(?P<idx>\d{5})_(?P<seed>\d+)\.png$",
+    pat("deforum-still-seed", Tool::Deforum, K::Image, r"^(?P<ts>[0-9]{14})_(?P<idx>[0-9]{5})_(?P<seed>[0-9]+)\.png$",
         &[("ts", F::Timestring), ("idx", F::Counter), ("seed", F::Seed)]).src("§3.1: {timestring}_{index:05}_{seed}.png"),
-    pat("deforum-still-prompt", Tool::Deforum, K::Image, r"^(?P<ts>\d{14})_(?P<idx>\d{5})_(?P<slug>[A-Za-z_]+)\.png$",
+    pat("deforum-still-prompt", Tool::Deforum, K::Image, r"^(?P<ts>[0-9]{14})_(?P<idx>[0-9]{5})_(?P<slug>[A-Za-z_]+)\.png$",
         &[("ts", F::Timestring), ("idx", F::Counter), ("slug", F::PromptSlug)]).lossy(Cut::Prompt(160))
         .src("§3.1: {timestring}_{index:05}_{sanitize(prompt)[:160]}.png, sanitize keeps [A-Za-z ]"),
-    pat("deforum-interp-rife", Tool::Deforum, K::Interpolated, r"^(?P<frame>\d{9})\.png$",
+    pat("deforum-interp-rife", Tool::Deforum, K::Interpolated, r"^(?P<frame>[0-9]{9})\.png$",
         &[("frame", F::Frame), ("its", F::Timestring)]).dir(r"^interpolated_frames_rife_(?P<its>.+)$", true)
         .src("§3.2: interpolated_frames_rife_{timestring}/{cnt:09}.png"),
-    pat("deforum-interp-film", Tool::Deforum, K::Interpolated, r"^frame_(?P<frame>\d{9})\.png$",
+    pat("deforum-interp-film", Tool::Deforum, K::Interpolated, r"^frame_(?P<frame>[0-9]{9})\.png$",
         &[("frame", F::Frame), ("its", F::Timestring)]).dir(r"^interpolated_frames_film_(?P<its>.+)$", true)
         .src("§3.2: interpolated_frames_film_{timestring}/frame_{n:09}.png"),
     // --- Disco Diffusion (§1) ---
     pat("disco-settings", Tool::Disco, K::Settings,
-        r"^(?P<batch>.+?)(?:\((?P<run>\d+)\)|-(?P<run2>\d+))_settings\.txt$",
+        r"^(?P<batch>.+?)(?:\((?P<run>[0-9]+)\)|-(?P<run2>[0-9]+))_settings\.txt$",
         &[("batch", F::Batch), ("run", F::Run), ("run2", F::Run)]).post(Post::DiscoOrPytti)
         .src("§1.2: {batch}({N})_settings.txt, older {batch}-{N}_settings.txt"),
     pat("disco-partial", Tool::Disco, K::Partial,
-        r"^(?P<batch>.+)\((?P<run>\d+)\)_(?P<frame>\d{4})-(?:(?P<pct>\d{2,3})%|(?P<step>\d{3}))\.png$",
+        r"^(?P<batch>.+)\((?P<run>[0-9]+)\)_(?P<frame>[0-9]{4})-(?:(?P<pct>[0-9]{2,3})%|(?P<step>[0-9]{3}))\.png$",
         &[("batch", F::Batch), ("run", F::Run), ("frame", F::Frame), ("pct", F::Extra("percent")), ("step", F::Extra("step"))])
         .src("§1.2: intermediate saves"),
-    pat("disco-vr", Tool::Disco, K::Frame, r"^frame_(?P<frame>\d{4,})_(?P<eye>[lr])\.png$",
+    pat("disco-vr", Tool::Disco, K::Frame, r"^frame_(?P<frame>[0-9]{4,})_(?P<eye>[lr])\.png$",
         &[("frame", F::Frame), ("eye", F::Extra("eye"))]).src("§1.2: VR eye views"),
-    pat("disco-video", Tool::Disco, K::Video, r"^(?P<batch>.+)\((?P<run>\d+)\)(?:_(?P<vk>flow|blend))?\.mp4$",
+    pat("disco-video", Tool::Disco, K::Video, r"^(?P<batch>.+)\((?P<run>[0-9]+)\)(?:_(?P<vk>flow|blend))?\.mp4$",
         &[("batch", F::Batch), ("run", F::Run), ("vk", F::Extra("video"))]).src("§1.2: {batch}({run}).mp4"),
-    pat("disco-frame", Tool::Disco, K::Frame, r"^(?P<batch>.+)\((?P<run>\d+)\)_(?P<frame>\d{4,})\.png$",
+    pat("disco-frame", Tool::Disco, K::Frame, r"^(?P<batch>.+)\((?P<run>[0-9]+)\)_(?P<frame>[0-9]{4,})\.png$",
         &[("batch", F::Batch), ("run", F::Run), ("frame", F::Frame)])
         .src("§1.2: {batch}({N})_{frame:04}.png (animation; also v3 stills)"),
-    pat("disco-still", Tool::Disco, K::Image, r"^(?P<batch>.+)\((?P<run>\d+)\)_(?P<idx>0|[1-9]\d{0,2})\.png$",
+    pat("disco-still", Tool::Disco, K::Image, r"^(?P<batch>.+)\((?P<run>[0-9]+)\)_(?P<idx>0|[1-9][0-9]{0,2})\.png$",
         &[("batch", F::Batch), ("run", F::Run), ("idx", F::Counter)]).post(Post::DiscoOrPytti)
         .src("§1.2: {batch}({N})_{i}.png, i unpadded (v4.1+ stills)"),
     // --- pytti (§2) ---
     pat("pytti-batch-settings", Tool::Pytti, K::Settings, r"^(?P<ns>.+)_batch settings\.txt$",
         &[("ns", F::Batch)]).src("§2.3: {ns}_batch settings.txt"),
-    pat("pytti-settings", Tool::Pytti, K::Settings, r"^(?P<ns>.+?)(?:\((?P<run>\d+)\))?_settings\.txt$",
+    pat("pytti-settings", Tool::Pytti, K::Settings, r"^(?P<ns>.+?)(?:\((?P<run>[0-9]+)\))?_settings\.txt$",
         &[("ns", F::Batch), ("run", F::Run)]).weak().src("§2.3: {base_name}_settings.txt"),
-    pat("pytti-backup", Tool::Pytti, K::Backup, r"^(?P<ns>.+?)(?:\((?P<run>\d+)\))?_(?P<n>\d+)\.bak$",
+    pat("pytti-backup", Tool::Pytti, K::Backup, r"^(?P<ns>.+?)(?:\((?P<run>[0-9]+)\))?_(?P<n>[0-9]+)\.bak$",
         &[("ns", F::Batch), ("run", F::Run), ("n", F::FrameFrom1)]).src("§2.3: backup/{ns}/{base_name}_{n}.bak"),
-    pat("pytti-frame", Tool::Pytti, K::Frame, r"^(?P<ns>.+?)(?:\((?P<run>\d+)\))?_(?P<n>[1-9]\d{0,5})\.png$",
+    pat("pytti-frame", Tool::Pytti, K::Frame, r"^(?P<ns>.+?)(?:\((?P<run>[0-9]+)\))?_(?P<n>[1-9][0-9]{0,5})\.png$",
         &[("ns", F::Batch), ("run", F::Run), ("n", F::FrameFrom1)]).weak()
         .src("§2.3: images_out/{ns}/{ns}[(k)]_{n}.png, n from 1, unpadded (a count of saved images: at most 6 digits)"),
     // --- AUTOMATIC1111 (§6) ---
     pat("a1111-grid-folder", Tool::A1111, K::Grid,
-        r"^grid-(?P<n>\d{4})(?:-(?P<seed>-?\d+)-(?P<prompt>.+?))?\.(?P<ext>png|jpe?g|webp)$",
+        r"^grid-(?P<n>[0-9]{4})(?:-(?P<seed>-?[0-9]+)-(?P<prompt>.+?))?\.(?P<ext>png|jpe?g|webp)$",
         &[("n", F::Counter), ("seed", F::Seed), ("prompt", F::Prompt), ("ext", F::Extra("ext"))])
         .dir(r"-grids$", true).lossy(Cut::Prompt(128)).src("§6.1: outputs/txt2img-grids/grid-{n:04}.png"),
     pat("a1111-grid", Tool::A1111, K::Grid,
-        r"^grid-(?P<n>\d{4})-(?P<seed>-?\d+)-(?P<prompt>.+?)\.(?P<ext>png|jpe?g|webp)$",
+        r"^grid-(?P<n>[0-9]{4})-(?P<seed>-?[0-9]+)-(?P<prompt>.+?)\.(?P<ext>png|jpe?g|webp)$",
         &[("n", F::Counter), ("seed", F::Seed), ("prompt", F::Prompt), ("ext", F::Extra("ext"))])
         .lossy(Cut::Prompt(128)).src("§6.2: grid-{n:04}-[seed]-[prompt_spaces]"),
     pat("a1111", Tool::A1111, K::Image,
-        r"^(?P<n>\d{5})-(?P<seed>-?\d+)(?:-(?P<prompt>.+?))??(?P<suffix>-before-highres-fix|-before-face-restoration|-before-color-correction|-mask-composite|-mask)?(?:-(?P<dup>\d+))?\.(?P<ext>png|jpe?g|webp|avif|gif)$",
+        r"^(?P<n>[0-9]{5})-(?P<seed>-?[0-9]+)(?:-(?P<prompt>.+?))??(?P<suffix>-before-highres-fix|-before-face-restoration|-before-color-correction|-mask-composite|-mask)?(?:-(?P<dup>[0-9]+))?\.(?P<ext>png|jpe?g|webp|avif|gif)$",
         &[("n", F::Counter), ("seed", F::Seed), ("prompt", F::Prompt), ("suffix", F::Extra("suffix")), ("dup", F::Extra("duplicate")), ("ext", F::Extra("ext"))])
         .lossy(Cut::Prompt(128)).src("§6.2: {n:05}-[seed]-[prompt_spaces], prompt sanitised and cut to 128"),
-    pat("a1111-early", Tool::A1111, K::Image, r"^(?P<n>\d{5})-(?P<seed>\d+)_(?P<slug>.+)\.png$",
+    pat("a1111-early", Tool::A1111, K::Image, r"^(?P<n>[0-9]{5})-(?P<seed>[0-9]+)_(?P<slug>.+)\.png$",
         &[("n", F::Counter), ("seed", F::Seed), ("slug", F::PromptSlug)])
         .lossy(Cut::Prompt(128)).src("§6.2: 2022-08-22 {n:05}-{seed}_{prompt with underscores[:128]}.png"),
     // --- Original Stable Diffusion scripts (§5) ---
-    pat("sd-compvis-sample", Tool::StableDiffusion, K::Image, r"^(?P<n>\d{5})\.png$",
+    pat("sd-compvis-sample", Tool::StableDiffusion, K::Image, r"^(?P<n>[0-9]{5})\.png$",
         &[("n", F::Counter)]).dir(r"^samples$", true).src("§5: CompVis {outdir}/samples/{n:05}.png"),
-    pat("sd-compvis-grid", Tool::StableDiffusion, K::Grid, r"^grid-(?P<n>\d{4})\.png$",
+    pat("sd-compvis-grid", Tool::StableDiffusion, K::Grid, r"^grid-(?P<n>[0-9]{4})\.png$",
         &[("n", F::Counter)]).weak().src("§5: CompVis {outdir}/grid-{n:04}.png (A1111 grids in *-grids/ folders)"),
-    pat("sd-basujindal", Tool::StableDiffusion, K::Image, r"^seed_(?P<seed>\d+)_(?P<n>\d{5})\.(?P<ext>png|jpg)$",
+    pat("sd-basujindal", Tool::StableDiffusion, K::Image, r"^seed_(?P<seed>[0-9]+)_(?P<n>[0-9]{5})\.(?P<ext>png|jpg)$",
         &[("seed", F::Seed), ("n", F::Counter), ("folder", F::PromptSlug), ("ext", F::Extra("ext"))])
         .dir(r"^(?P<folder>.+)$", false).lossy(Cut::Unknown)
         .src("§5: basujindal {prompt with ':' and ' ' → '_'}[:150 of the path]/seed_{seed}_{n:05}.png"),
     // --- VQGAN+CLIP (§4) ---
-    pat("vqgan-step", Tool::VqganClip, K::Frame, r"^(?P<i>\d+)\.png$",
+    pat("vqgan-step", Tool::VqganClip, K::Frame, r"^(?P<i>[0-9]+)\.png$",
         &[("i", F::Frame)]).dir(r"^steps$", true).src("§4: steps/{i}.png (optimisation step)"),
     // --- Frame interpolation (§11) ---
-    pat("rife-video", Tool::Rife, K::Interpolated, r"^(?P<frame>\d{7})\.png$",
+    pat("rife-video", Tool::Rife, K::Interpolated, r"^(?P<frame>[0-9]{7})\.png$",
         &[("frame", F::Frame)]).dir(r"^vid_out$", true).src("§11: Practical-RIFE vid_out/{cnt:07}.png from 0"),
-    pat("rife-img", Tool::Rife, K::Interpolated, r"^img(?P<frame>\d+)\.png$",
+    pat("rife-img", Tool::Rife, K::Interpolated, r"^img(?P<frame>[0-9]+)\.png$",
         &[("frame", F::Frame)]).dir(r"^output$", true).src("§11: RIFE inference_img output/img{i}.png"),
-    pat("film", Tool::Film, K::Interpolated, r"^frame_(?P<frame>\d{3,})\.png$",
+    pat("film", Tool::Film, K::Interpolated, r"^frame_(?P<frame>[0-9]{3,})\.png$",
         &[("frame", F::Frame)]).dir(r"^interpolated_frames$", true).src("§11: FILM interpolated_frames/frame_{idx:03}.png"),
-    pat("flowframes", Tool::Flowframes, K::Interpolated, r"^(?P<n>\d{8})\.(?P<ext>png|jpg|webp)$",
+    pat("flowframes", Tool::Flowframes, K::Interpolated, r"^(?P<n>[0-9]{8})\.(?P<ext>png|jpg|webp)$",
         &[("n", F::FrameFrom1), ("name", F::Batch), ("factor", F::Extra("factor")), ("model", F::Extra("model")), ("fps", F::Extra("fps")), ("ext", F::Extra("ext"))])
-        .dir(r"^(?P<name>.+?)-(?P<factor>\d+(?:\.\d+)?)x-(?P<model>.+?)-(?P<fps>\d+(?:\.\d+)?)fps(?:-fpsLimit)?-(?:png|jpg|webp)$", true)
+        .dir(r"^(?P<name>.+?)-(?P<factor>[0-9]+(?:\.[0-9]+)?)x-(?P<model>.+?)-(?P<fps>[0-9]+(?:\.[0-9]+)?)fps(?:-fpsLimit)?-(?:png|jpg|webp)$", true)
         .src("§11: Flowframes {name}-{factor}x-{model}-{fps}fps-png/{n:08}.png from 1"),
-    pat("flowframes-temp", Tool::Flowframes, K::Interpolated, r"^(?P<n>\d{8})\.png$",
+    pat("flowframes-temp", Tool::Flowframes, K::Interpolated, r"^(?P<n>[0-9]{8})\.png$",
         &[("n", F::FrameFrom1)]).dir(r"^interp$", true).src("§11: Flowframes temp interp/{n:08}.png"),
     // --- Generic fallback: a prompt in the name, maybe with a counter or seed ---
     pat("generic-number-first", Tool::Generic, K::Image,
-        r"^(?P<num>\d+)[ _-]+(?P<prompt>[^.]*\p{L}.*?)\.(?P<ext>png|jpe?g|webp|gif|bmp|tiff?)$",
+        r"^(?P<num>[0-9]+)[ _-]+(?P<prompt>[^.]*\p{L}.*?)\.(?P<ext>png|jpe?g|webp|gif|bmp|tiff?)$",
         &[("num", F::Extra("number")), ("prompt", F::Prompt), ("ext", F::Extra("ext"))])
         .lossy(Cut::Unknown).weak().post(Post::Generic).src("weakest fallback: {number} {prompt}"),
     pat("generic", Tool::Generic, K::Image,
-        r"^(?P<prompt>.*?\p{L}.*?)(?:[ _.-]*\(?(?P<num>\d+)\)?)?\.(?P<ext>png|jpe?g|webp|gif|bmp|tiff?)$",
+        r"^(?P<prompt>.*?\p{L}.*?)(?:[ _.-]*\(?(?P<num>[0-9]+)\)?)?\.(?P<ext>png|jpe?g|webp|gif|bmp|tiff?)$",
         &[("prompt", F::Prompt), ("num", F::Extra("number")), ("ext", F::Extra("ext"))])
         .lossy(Cut::Unknown).weak().post(Post::Generic).src("weakest fallback: {prompt}[ {number}]"),
 ];
@@ -359,10 +359,18 @@ struct Compiled {
     dir: Option<Regex>,
 }
 
-static COMPILED: LazyLock<Vec<Option<Compiled>>> = LazyLock::new(|| {
-    PATTERNS
-        .iter()
-        .map(|p| {
+/// Each pattern's regexes, compiled the first time [`NAME_SET`] says the pattern can match a name: a command that
+/// reads one file compiles the few patterns its name fits, not the whole table (compiling every one took most of
+/// the time, and tens of MB, of a single `stemma show`).
+static COMPILED: LazyLock<Vec<OnceLock<Option<Compiled>>>> =
+    LazyLock::new(|| PATTERNS.iter().map(|_| OnceLock::new()).collect());
+
+/// The compiled regexes of pattern `i` (None when one does not compile, or `i` is out of range).
+fn compiled(i: usize) -> Option<&'static Compiled> {
+    let p = PATTERNS.get(i)?;
+    COMPILED
+        .get(i)?
+        .get_or_init(|| {
             let name = Regex::new(p.regex).ok()?;
             let dir = match p.dir {
                 Some(rule) => Some(Regex::new(rule.regex).ok()?),
@@ -370,8 +378,8 @@ static COMPILED: LazyLock<Vec<Option<Compiled>>> = LazyLock::new(|| {
             };
             Some(Compiled { name, dir })
         })
-        .collect()
-});
+        .as_ref()
+}
 
 /// Every name regex in one set, in [`PATTERNS`] order: one pass over a name tells which patterns can match, so
 /// captures (the costly part) run only for those. None when a regex does not compile (the per-pattern loop then
@@ -383,9 +391,9 @@ static NAME_SET: LazyLock<Option<RegexSet>> =
 pub fn broken_patterns() -> Vec<&'static str> {
     PATTERNS
         .iter()
-        .zip(COMPILED.iter())
-        .filter(|(_, c)| c.is_none())
-        .map(|(p, _)| p.id)
+        .enumerate()
+        .filter(|(i, _)| compiled(*i).is_none())
+        .map(|(_, p)| p.id)
         .collect()
 }
 
@@ -599,11 +607,13 @@ fn recognise_name_in(
     if candidates.as_ref().is_some_and(|c| !c.matched_any()) {
         return None;
     }
-    for (i, (p, compiled)) in PATTERNS.iter().zip(COMPILED.iter()).enumerate() {
+    for (i, p) in PATTERNS.iter().enumerate() {
         if candidates.as_ref().is_some_and(|c| !c.matched(i)) {
             continue;
         }
-        let Some(compiled) = compiled else { continue };
+        let Some(compiled) = compiled(i) else {
+            continue;
+        };
         let Some(caps) = compiled.name.captures(name) else {
             continue;
         };

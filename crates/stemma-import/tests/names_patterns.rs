@@ -234,3 +234,20 @@ fn a1111_patterns_from_settings() {
     );
     assert!(p.recognise("not-a-match.png").is_none());
 }
+
+/// Numbers in names are ASCII digits, as every tool writes them: other scripts' digits are not read as a counter or a
+/// seed (they would not parse as one), and the name falls through to what else it can be.
+#[test]
+fn only_ascii_digits_are_numbers_in_a_name() {
+    let ascii = recognise_filename("00012-1234567.png").unwrap();
+    assert_eq!(ascii.seed.as_deref(), Some("1234567"));
+    assert_eq!(ascii.counter, Some(12));
+    // The same name in Arabic-Indic digits: no pattern reads a counter or a seed from it.
+    let other = recognise_filename("٠٠٠١٢-١٢٣٤٥٦٧.png");
+    assert!(
+        other
+            .as_ref()
+            .is_none_or(|m| m.seed.is_none() && m.counter.is_none()),
+        "{other:?}"
+    );
+}
