@@ -166,7 +166,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// While a scan writes: copies the write-ahead log into the catalog file from a connection and thread of its own
 /// (SQLite: a passive checkpoint runs beside a writer), so the single writer, the slowest part of a scan, never
-/// stops to do it. The writer's automatic checkpoints are off until [`BackgroundCheckpoint::finish`]. SQLite only.
+/// stops to do it. The writer's automatic checkpoints are off until [`BackgroundCheckpoint::restore`]. SQLite only.
 pub struct BackgroundCheckpoint {
     conn: Connection,
 }
