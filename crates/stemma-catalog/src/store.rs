@@ -286,3 +286,51 @@ pub fn mark_missing(conn: &Connection, key: &str) -> Result<bool> {
     let present: i64 = stmt.query_row([key], |r| r.get(0))?;
     Ok(present > 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::Ids;
+
+    fn row(steps: i64) -> ImageRow {
+        ImageRow {
+            ids: Ids {
+                pixel: None,
+                data: Some("sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into()),
+                stored: false,
+            },
+            prompt: Some("a red cat".into()),
+            steps: Some(steps),
+            ..ImageRow::default()
+        }
+    }
+
+    #[test]
+    fn a_bulk_load_updates_an_image_another_scan_stored_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let cat = crate::Catalog::init(dir.path()).unwrap();
+        // A scan running beside the load writes row by row, and stores the image first.
+        let other = RowWriter::indexed()
+            .upsert_image(&cat.conn, &row(20))
+            .unwrap();
+        // The loader never wrote it (not in its map): its insert meets the content id and updates that image.
+        let mut loader = RowWriter::bulk();
+        let found = loader.upsert_image(&cat.conn, &row(30)).unwrap();
+        assert!(other.is_some());
+        assert_eq!(found, other);
+        let (images, steps): (i64, i64) = cat
+            .conn
+            .query_row("SELECT COUNT(*), MAX(steps) FROM images", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((images, steps), (1, 30));
+        // A new image is inserted and remembered: the next row with its ids is found in memory.
+        let mut new = row(25);
+        new.ids.data = Some("sha256:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB".into());
+        let first = loader.upsert_image(&cat.conn, &new).unwrap();
+        let second = loader.upsert_image(&cat.conn, &new).unwrap();
+        assert!(first.is_some() && first != other);
+        assert_eq!(first, second);
+    }
+}
