@@ -142,15 +142,14 @@ const BUILD_CACHE_KIB: i64 = -524_288;
 /// Settings for building indexes after a bulk load (`on`), or back to a writer's ([`writer_settings`]). SQLite only
 /// (a PostgreSQL catalog has its own `maintenance_work_mem`).
 pub fn index_build_settings(conn: &Connection, on: bool) -> Result<()> {
-    let (cache, threads) = if on {
-        (BUILD_CACHE_KIB, 2)
-    } else {
-        (WRITER_CACHE_KIB, 0)
-    };
-    conn.pragma_update(None, "cache_size", cache)?;
     // Helper threads for the sorter each CREATE INDEX runs.
-    conn.pragma_update(None, "threads", threads)?;
-    Ok(())
+    conn.pragma_update(None, "threads", if on { 2 } else { 0 })?;
+    if on {
+        conn.pragma_update(None, "cache_size", BUILD_CACHE_KIB)?;
+        Ok(())
+    } else {
+        writer_settings(conn)
+    }
 }
 
 /// Settings for a connection that writes many rows (a scan): a page cache large enough for the indexes it updates

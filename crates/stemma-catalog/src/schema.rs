@@ -148,10 +148,10 @@ CREATE INDEX images_sequence ON images (sequence_id, frame) WHERE sequence_id IS
     },
 ];
 
-/// The secondary indexes of the latest schema (name, what it indexes: `table (columns) [WHERE condition]`). A bulk load (the first scan into an empty
-/// catalog) drops them and builds them again once at the end, which is far cheaper than keeping every one of
-/// them in step row by row; [`ensure_indexes`] puts back any that a killed load left out. A test checks this
-/// list against what the migrations create.
+/// The secondary indexes of the latest schema (name, what it indexes: `table (columns) [WHERE condition]`). A
+/// bulk load (the first scan into an empty catalog) drops them and builds them again once at the end, which is far
+/// cheaper than keeping every one of them in step row by row; [`ensure_indexes`] puts back any that a killed load
+/// left out. A test checks this list against what the migrations create.
 pub const SECONDARY_INDEXES: &[(&str, &str)] = &[
     (
         "images_pixel_id",

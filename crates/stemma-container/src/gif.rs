@@ -541,18 +541,22 @@ mod tests {
         f
     }
 
+    /// `file` with a minimal record set.
+    fn stamp(file: &[u8], limits: &Limits) -> Result<Vec<u8>> {
+        apply_edit(
+            file,
+            &Edit::set_record(r#"{"stemma":"1.0"}"#.into()),
+            &Mirrors::default(),
+            limits,
+        )
+    }
+
     #[test]
     fn a_gif87a_gaining_a_record_becomes_gif89a_and_comes_back() {
         let original = gif87a();
         let limits = Limits::default();
         parse(&original, &limits).unwrap();
-        let stamped = apply_edit(
-            &original,
-            &Edit::set_record(r#"{"stemma":"1.0"}"#.into()),
-            &Mirrors::default(),
-            &limits,
-        )
-        .unwrap();
+        let stamped = stamp(&original, &limits).unwrap();
         assert!(stamped.starts_with(b"GIF89a"));
         let handler = GifHandler;
         assert_eq!(
@@ -619,13 +623,7 @@ mod tests {
         let at = file.len() - 1;
         file.splice(at..at, ext);
         parse(&file, &limits).unwrap();
-        let err = apply_edit(
-            &file,
-            &Edit::set_record(r#"{"stemma":"1.0"}"#.into()),
-            &Mirrors::default(),
-            &limits,
-        )
-        .unwrap_err();
+        let err = stamp(&file, &limits).unwrap_err();
         assert!(err.to_string().contains("magic trailer"), "{err}");
         // Stripping stemma's profile has nothing to rewrite there and keeps every byte.
         let stripped = apply_edit(
