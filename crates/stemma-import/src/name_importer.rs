@@ -5,7 +5,8 @@
 //! software writes too (camera names such as `IMG_1234.png`, pytti's `name_3.png`, a bare number) are listed as a
 //! weak layer and need corroboration: a run's settings file beside them, which the sequence scanner reads.
 
-use std::path::PathBuf;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -33,14 +34,36 @@ pub fn is_camera_name(name: &str) -> bool {
     CAMERA_RES.iter().any(|re| re.is_match(name))
 }
 
+thread_local! {
+    /// The last file name matched on this thread (folder, name) and what it gave: several importers ask about the
+    /// same file one after the other (this one's `detect` and `import`, the run importers' frame check), and the
+    /// pattern table is the costliest part of reading a name, so each name is matched once.
+    static LAST_MATCH: RefCell<Option<(PathBuf, String, Option<FilenameMatch>)>> =
+        const { RefCell::new(None) };
+}
+
 /// What the name says, with camera shapes demoted to weak.
 pub(crate) fn name_match(evidence: &Evidence) -> Option<FilenameMatch> {
     let name = evidence.file_name?;
-    let path = match evidence.folder {
-        Some(folder) => folder.folder().join(name),
-        None => PathBuf::from(name),
-    };
-    let mut m = recognise_filename(&path).filter(|m| m.tool != Tool::Generic)?;
+    let folder = evidence.folder.map_or(Path::new(""), |f| f.folder());
+    let cached = LAST_MATCH.with(|last| {
+        last.borrow()
+            .as_ref()
+            .filter(|(f, n, _)| f == folder && n == name)
+            .map(|(_, _, m)| m.clone())
+    });
+    if let Some(m) = cached {
+        return m;
+    }
+    let m = match_name(folder, name);
+    LAST_MATCH.with(|last| {
+        *last.borrow_mut() = Some((folder.to_path_buf(), name.to_string(), m.clone()));
+    });
+    m
+}
+
+fn match_name(folder: &Path, name: &str) -> Option<FilenameMatch> {
+    let mut m = recognise_filename(folder.join(name)).filter(|m| m.tool != Tool::Generic)?;
     if is_camera_name(name) {
         m.confidence = Confidence::Weak;
     }
@@ -76,5 +99,34 @@ impl Importer for FileName {
     }
     fn tier(&self) -> Tier {
         Tier::Name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FolderContext;
+    use stemma_container::Metadata;
+
+    fn tool_of(folder: &FolderContext, name: &str) -> Option<Tool> {
+        let metadata = Metadata::default();
+        let evidence = Evidence::new(&metadata)
+            .with_file_name(Some(name))
+            .with_folder(Some(folder));
+        name_match(&evidence).map(|m| m.tool)
+    }
+
+    #[test]
+    fn a_name_is_matched_again_in_another_folder() {
+        // The last match is kept per thread; a folder rule decides these, so the same name must not be answered
+        // from the match made for the other folder.
+        let rife = FolderContext::lazy(Path::new("/renders/vid_out"));
+        let vqgan = FolderContext::lazy(Path::new("/renders/steps"));
+        let elsewhere = FolderContext::lazy(Path::new("/renders/misc"));
+        assert_eq!(tool_of(&rife, "0000001.png"), Some(Tool::Rife));
+        assert_eq!(tool_of(&vqgan, "0000001.png"), Some(Tool::VqganClip));
+        assert_eq!(tool_of(&rife, "0000001.png"), Some(Tool::Rife));
+        assert_eq!(tool_of(&rife, "img12.png"), None);
+        assert_eq!(tool_of(&elsewhere, "0000001.png"), None);
     }
 }

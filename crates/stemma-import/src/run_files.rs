@@ -11,7 +11,6 @@
 //! resumes) needs the whole folder and is done by the `stemma-sequences` crate, which builds each frame's record
 //! with the same [`RunFrame`].
 
-use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use stemma_model::{RawEntry, Record, Sequence};
@@ -163,36 +162,13 @@ pub fn run_is_animated(tool: Tool, settings: Option<&RunSettings>, framed_name: 
 // Finding and reading the run's files
 // ---------------------------------------------------------------------------------------------------------------
 
-thread_local! {
-    /// The last file name read by [`run_frame_name`] on this thread (folder, name) and what it gave: the four
-    /// importers of this module ask about the same file one after the other, so its name is matched once.
-    static LAST_NAME: std::cell::RefCell<Option<(PathBuf, String, Option<FilenameMatch>)>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// A frame of a Disco, pytti or Deforum run, by its name.
+/// A frame of a Disco, pytti or Deforum run, by its name (matched once per file: [`name_match`] keeps the last).
 fn run_frame_name(evidence: &Evidence) -> Option<FilenameMatch> {
-    let name = evidence.file_name?;
-    let folder = evidence
-        .folder
-        .map(|f| f.folder().to_path_buf())
-        .unwrap_or_default();
-    let cached = LAST_NAME.with(|last| {
-        last.borrow()
-            .as_ref()
-            .filter(|(f, n, _)| *f == folder && n == name)
-            .map(|(_, _, m)| m.clone())
-    });
-    if let Some(m) = cached {
-        return m;
-    }
-    let m = name_match(evidence).filter(|m| {
+    name_match(evidence).filter(|m| {
         let is_frame = matches!(m.kind, FileKind::Frame | FileKind::Image);
         let run_tool = matches!(m.tool, Tool::Disco | Tool::Pytti | Tool::Deforum);
         is_frame && run_tool && m.sequence_key.is_some() && m.frame.or(m.counter).is_some()
-    });
-    LAST_NAME.with(|last| *last.borrow_mut() = Some((folder, name.to_string(), m.clone())));
-    m
+    })
 }
 
 /// The names a run's settings file has beside a frame (legacy-tools.md §1.1, §2.3, §3): Disco
