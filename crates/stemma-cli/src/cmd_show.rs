@@ -7,15 +7,15 @@ use std::sync::mpsc;
 use anyhow::Result;
 use rayon::prelude::*;
 use serde::Serialize;
-use serde_json::value::RawValue;
-use stemma_container::{Format, Limits, Metadata};
+use stemma_container::Limits;
 use stemma_model::Record;
 
 use crate::exit;
 use crate::files::expand_with_folders;
 use stemma_import::{resolve_in, Depth, RecordSource, ResolveOptions, Resolved as FileView};
 
-use crate::output::{json_file, json_file_object, Chain, JsonFile};
+use crate::output::Chain;
+use stemma_import::resolve::envelope::{envelope, error_envelope, record_out};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -157,14 +157,12 @@ fn render(path: &Path, result: Result<FileView>, mode: Mode) -> Rendered {
     let mut error = None;
     let written: io::Result<()> = match &result {
         Ok(view) if mode.json && mode.record_only => write_json_line(&mut bytes, &record_out(view)),
-        Ok(view) if mode.json => write_json_line(&mut bytes, &json_view(path, view)),
+        Ok(view) if mode.json => write_json_line(&mut bytes, &envelope(path, view)),
         Ok(view) => write_human(&mut bytes, path, view),
         Err(err) => {
             let message = Chain(err).to_string();
             let written = if mode.json && !mode.record_only {
-                let mut object = json_file_object(path);
-                object.insert("error".into(), message.as_str().into());
-                write_json_line(&mut bytes, &object)
+                write_json_line(&mut bytes, &error_envelope(path, &message))
             } else {
                 Ok(())
             };
@@ -185,95 +183,6 @@ fn write_json_line<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> io::R
     serde_json::to_writer(&mut *out, value)?;
     out.push(b'\n');
     Ok(())
-}
-
-/// The `--json` object of one file; its fields serialize in this order.
-#[derive(Serialize)]
-struct JsonView<'a> {
-    #[serde(flatten)]
-    file: JsonFile<'a>,
-    format: Format,
-    width: Option<u32>,
-    height: Option<u32>,
-    source: &'a Option<RecordSource>,
-    layers: Vec<&'static str>,
-    record: RecordOut<'a>,
-    metadata: Vec<ListingItem<'a>>,
-    warnings: &'a [String],
-}
-
-fn json_view<'a>(path: &'a Path, view: &'a FileView) -> JsonView<'a> {
-    JsonView {
-        file: json_file(path),
-        format: view.metadata.format,
-        width: view.metadata.width,
-        height: view.metadata.height,
-        source: &view.source,
-        layers: view.layer_ids(),
-        record: record_out(view),
-        metadata: metadata_listing(&view.metadata),
-        warnings: &view.warnings,
-    }
-}
-
-/// The record as printed: a stored record is copied as it is written in the file (it was parsed and checked when the
-/// file was read), which spares re-escaping its long texts; anything else is serialized.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum RecordOut<'a> {
-    Stored(Box<RawValue>),
-    Parsed(&'a Option<Record>),
-}
-
-fn record_out(view: &FileView) -> RecordOut<'_> {
-    let stored = match (&view.source, &view.metadata.record_json) {
-        // JSON Lines: only single-line text can be copied as it is.
-        // A record holding `raw` references is shown expanded (the parsed record), never as stored.
-        (Some(RecordSource::Stemma), Some(text))
-            if !text.contains(['\n', '\r']) && !stemma_model::has_raw_references(text) =>
-        {
-            RawValue::from_string(text.clone()).ok()
-        }
-        _ => None,
-    };
-    match stored {
-        Some(raw) => RecordOut::Stored(raw),
-        None => RecordOut::Parsed(&view.record),
-    }
-}
-
-/// One line of the metadata listing.
-#[derive(Serialize)]
-struct ListingItem<'a> {
-    origin: &'a str,
-    key: &'a str,
-    size: usize,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    after_image_data: bool,
-}
-
-/// The metadata a file holds: one line per decoded entry, with its size (never the whole value).
-fn metadata_listing(meta: &Metadata) -> Vec<ListingItem<'_>> {
-    let mut items: Vec<ListingItem> = meta
-        .entries
-        .iter()
-        .map(|e| ListingItem {
-            origin: &e.origin,
-            key: &e.key,
-            size: e.value.len(),
-            after_image_data: e.after_image_data,
-        })
-        .collect();
-    if let Some(origin) = &meta.record_origin {
-        let size = meta.record_json.as_ref().map_or(0, String::len);
-        items.push(ListingItem {
-            origin,
-            key: "stemma",
-            size,
-            after_image_data: false,
-        });
-    }
-    items
 }
 
 fn write_human(out: &mut impl Write, path: &Path, view: &FileView) -> io::Result<()> {

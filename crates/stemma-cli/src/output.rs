@@ -1,36 +1,12 @@
 //! What the commands print, the same way everywhere: file names in JSON (lossless for names that are not UTF-8),
 //! usage errors (exit 2) and the one line a writing command prints on success.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// A file name as JSON fields. `file` is the path as text, each byte sequence that is not UTF-8 replaced by U+FFFD;
-/// when (and only when) the path is not valid UTF-8, `file_bytes` also holds the path's raw bytes as an array of
-/// numbers (0-255), so that nothing is lost. Linux allows any byte but `/` and NUL in a name.
-#[derive(Debug, Serialize)]
-pub struct JsonFile<'a> {
-    pub file: Cow<'a, str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file_bytes: Option<Cow<'a, [u8]>>,
-}
-
-/// The JSON fields naming `path`.
-pub fn json_file(path: &Path) -> JsonFile<'_> {
-    match path.to_str() {
-        Some(text) => JsonFile {
-            file: Cow::Borrowed(text),
-            file_bytes: None,
-        },
-        None => JsonFile {
-            file: path.to_string_lossy(),
-            file_bytes: Some(path_bytes(path)),
-        },
-    }
-}
+pub use stemma_import::resolve::envelope::json_file;
 
 /// The JSON object `{"file": ..., ["file_bytes": ...]}` naming `path`, for commands that add fields to it.
 pub fn json_file_object(path: &Path) -> Map<String, Value> {
@@ -44,17 +20,6 @@ pub fn json_file_object(path: &Path) -> Map<String, Value> {
         );
     }
     object
-}
-
-#[cfg(unix)]
-fn path_bytes(path: &Path) -> Cow<'_, [u8]> {
-    use std::os::unix::ffi::OsStrExt;
-    Cow::Borrowed(path.as_os_str().as_bytes())
-}
-
-#[cfg(not(unix))]
-fn path_bytes(path: &Path) -> Cow<'_, [u8]> {
-    Cow::Owned(path.to_string_lossy().into_owned().into_bytes())
 }
 
 /// A mistake on the command line found after parsing (a malformed `--param`): `main` exits with
@@ -129,27 +94,17 @@ mod tests {
         assert_eq!(Chain(&io).to_string(), format!("{io:#}"));
     }
 
-    #[test]
-    fn a_utf8_name_has_no_file_bytes() {
-        let v = serde_json::to_value(json_file(Path::new("a/ü.png"))).unwrap();
-        assert_eq!(v, serde_json::json!({"file": "a/ü.png"}));
-    }
-
     #[cfg(unix)]
     #[test]
-    fn a_name_that_is_not_utf8_keeps_its_bytes() {
+    fn the_file_object_has_the_fields_of_the_file_name() {
         use std::ffi::OsStr;
         use std::os::unix::ffi::OsStrExt;
-        let path = Path::new(OsStr::from_bytes(b"d/x\xff\xfe.png"));
-        let v = serde_json::to_value(json_file(path)).unwrap();
-        assert_eq!(v["file"], "d/x\u{fffd}\u{fffd}.png");
-        let bytes: Vec<u8> = v["file_bytes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b.as_u64().unwrap() as u8)
-            .collect();
-        assert_eq!(bytes, b"d/x\xff\xfe.png");
-        assert_eq!(serde_json::Value::Object(json_file_object(path)), v);
+        for path in [
+            Path::new("a/ü.png"),
+            Path::new(OsStr::from_bytes(b"d/x\xff\xfe.png")),
+        ] {
+            let fields = serde_json::to_value(json_file(path)).unwrap();
+            assert_eq!(Value::Object(json_file_object(path)), fields);
+        }
     }
 }

@@ -55,11 +55,8 @@ fn show_json(py: Python<'_>, path: PathBuf, import_: bool, deep: bool) -> PyResu
 #[pyo3(signature = (path, import_ = true, deep = false))]
 fn read_json(py: Python<'_>, path: PathBuf, import_: bool, deep: bool) -> PyResult<Option<String>> {
     py.allow_threads(|| {
-        let view = resolve(&path, &options(import_, deep))?;
-        match view.record {
-            Some(_) => envelope::record_json(&path, &view).map(Some),
-            None => Ok(None),
-        }
+        let json = envelope::record_json(&path, &options(import_, deep))?;
+        Ok((json != "null").then_some(json))
     })
     .map_err(|e| to_py_err(py, e))
 }

@@ -61,6 +61,23 @@ pub struct Resolved {
 /// The file's record through the library's one resolver (`stemma_import::resolve`): the embedded one, else its
 /// sidecar, else one imported from its metadata (or the files beside it, or its name).
 pub fn resolve(path: &Path, opts: &ResolveOptions) -> Result<Resolved> {
+    let resolved = resolve_library(path, opts)?;
+    Ok(Resolved {
+        source: resolved.source.map(|s| match s {
+            LibrarySource::Stemma => RecordSource::Stemma,
+            LibrarySource::Sidecar => RecordSource::Sidecar,
+            LibrarySource::Imported => RecordSource::Imported,
+        }),
+        layers: resolved.layer_ids(),
+        metadata: resolved.metadata,
+        record: resolved.record,
+        warnings: resolved.warnings,
+    })
+}
+
+/// The library's own answer for the file, its errors in the bindings' terms (for what is rendered exactly as the
+/// command renders it: the `show` envelope).
+pub fn resolve_library(path: &Path, opts: &ResolveOptions) -> Result<stemma_import::Resolved> {
     let depth = if !opts.import {
         Depth::StemmaOnly
     } else if opts.deep {
@@ -72,7 +89,7 @@ pub fn resolve(path: &Path, opts: &ResolveOptions) -> Result<Resolved> {
         limits: opts.limits,
         depth,
     };
-    let resolved = stemma_import::resolve(path, &library_opts).map_err(|e| match e {
+    stemma_import::resolve(path, &library_opts).map_err(|e| match e {
         ImportError::Container { path, error } => Error::container(&path, error),
         ImportError::Io { path, error } => Error::io(&path, error),
         ImportError::Record { path, error } => Error::Record {
@@ -80,16 +97,5 @@ pub fn resolve(path: &Path, opts: &ResolveOptions) -> Result<Resolved> {
             source: error,
         },
         other => Error::invalid(path, other.to_string()),
-    })?;
-    Ok(Resolved {
-        source: resolved.source.map(|s| match s {
-            LibrarySource::Stemma => RecordSource::Stemma,
-            LibrarySource::Sidecar => RecordSource::Sidecar,
-            LibrarySource::Imported => RecordSource::Imported,
-        }),
-        layers: resolved.layers.iter().map(|l| l.dialect).collect(),
-        metadata: resolved.metadata,
-        record: resolved.record,
-        warnings: resolved.warnings,
     })
 }

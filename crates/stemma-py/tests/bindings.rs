@@ -33,7 +33,8 @@ fn an_a1111_png_is_imported_with_its_seed_as_text() {
     assert_eq!(view.source, Some(RecordSource::Imported));
     assert_eq!(view.layers.first(), Some(&"a1111"));
     let record: Value =
-        serde_json::from_str(&envelope::record_json(&path, &view).unwrap()).unwrap();
+        serde_json::from_str(&envelope::record_json(&path, &ResolveOptions::default()).unwrap())
+            .unwrap();
     assert!(record["params"]["seed"].is_string(), "{record}");
     assert!(record["prompt"]["positive"].as_str().unwrap().len() > 3);
 }
@@ -68,8 +69,8 @@ fn stamp_then_resolve_gives_the_record_back_and_strip_removes_it() {
     };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a.jpg");
-    std::fs::copy(&src, &file).unwrap();
-    // The shared corpus may be read-only; its copy is the user's own writable file.
+    std::fs::write(&file, std::fs::read(&src).unwrap()).unwrap(); // the corpus is read-only
+                                                                  // The shared corpus may be read-only; its copy is the user's own writable file.
     let mut perms = std::fs::metadata(&file).unwrap().permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
     std::fs::set_permissions(&file, perms).unwrap();
@@ -95,7 +96,9 @@ fn stamp_then_resolve_gives_the_record_back_and_strip_removes_it() {
 
     let view = resolve(&file, &ResolveOptions::default()).unwrap();
     assert_eq!(view.source, Some(RecordSource::Stemma));
-    let read: Value = serde_json::from_str(&envelope::record_json(&file, &view).unwrap()).unwrap();
+    let read: Value =
+        serde_json::from_str(&envelope::record_json(&file, &ResolveOptions::default()).unwrap())
+            .unwrap();
     assert_eq!(read, written);
 
     assert!(edit::strip(&file, None, Profile::Stemma, &Limits::default()).unwrap());
@@ -144,7 +147,7 @@ fn a_patch_that_breaks_the_schema_is_refused_before_writing() {
     };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a.png");
-    std::fs::copy(&src, &file).unwrap();
+    std::fs::write(&file, std::fs::read(&src).unwrap()).unwrap(); // the corpus is read-only
     let mut req = StampRequest::new(&file);
     req.patch = Some(json!({"params": {"seed": "not a number"}}));
     let err = edit::stamp(&req, &Limits::default()).unwrap_err();
@@ -163,4 +166,38 @@ fn show_many_keeps_order_and_reports_unreadable_files_in_place() {
     let second: Value = serde_json::from_str(&out[1]).unwrap();
     assert!(second["error"].as_str().unwrap().contains("b.png"));
     assert_eq!(out[0], out[2]);
+}
+
+#[test]
+fn a_stored_record_with_references_is_shown_expanded_as_the_command_shows_it() {
+    // An import in place leaves the graphs in their own chunks and stores references to them (spec §3.4.1); the
+    // envelope shows the record whole, as `stemma show --json` does, never the stored references.
+    let Some(src) = shared("corpus/comfyui/comfyui.png") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("comfyui.png");
+    std::fs::write(&file, std::fs::read(&src).unwrap()).unwrap(); // the corpus is read-only
+    let limits = Limits::default();
+    let imported = resolve(&file, &ResolveOptions::default()).unwrap();
+    assert_eq!(imported.source, Some(RecordSource::Imported));
+    let mut record = imported.record.clone().unwrap();
+    stemma_import::reference_values_kept_in_file(&mut record, &imported.metadata);
+    let json = stemma_model::record_to_json(&record).unwrap();
+    assert!(stemma_model::has_raw_references(&json), "{json}");
+    let edit = stemma_container::Edit {
+        record: stemma_container::RecordChange::Set(json),
+        ..stemma_container::Edit::default()
+    };
+    stemma_container::ops::rewrite(&file, None, &edit, &limits).unwrap();
+
+    let shown: Value =
+        serde_json::from_str(&envelope::show(&file, &ResolveOptions::default()).unwrap()).unwrap();
+    assert_eq!(shown["source"], "stemma");
+    let whole = serde_json::to_value(imported.record.as_ref().unwrap()).unwrap();
+    assert_eq!(shown["record"], whole);
+    let alone: Value =
+        serde_json::from_str(&envelope::record_json(&file, &ResolveOptions::default()).unwrap())
+            .unwrap();
+    assert_eq!(alone, whole);
 }

@@ -21,6 +21,7 @@
 //! [`Evidence::limits`]). Every error names the file and the reason ([`Error`]).
 
 mod combine;
+pub mod envelope;
 
 use std::path::Path;
 
