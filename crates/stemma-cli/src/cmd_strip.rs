@@ -9,7 +9,7 @@ use stemma_container::edit_file::OpenedFile;
 use stemma_container::mirror::Mirrors;
 use stemma_container::source::Source;
 use stemma_container::{ops, Edit, Limits, RecordChange, StripProfile};
-use stemma_model::{parse_record, record_to_json, share_record, Parent, Record, Sequence};
+use stemma_model::{lineage_only, parse_record, record_to_json, share_record};
 
 use crate::batch::{with_force_hint, Batch};
 use crate::exit;
@@ -231,43 +231,5 @@ impl Profile {
             Profile::Stemma => "stemma",
             Profile::Share => "share",
         }
-    }
-}
-
-/// The record reduced to content ids and lineage: no prompt, parameters, settings, raw metadata or file names.
-fn lineage_only(record: &Record) -> Record {
-    let parents = |list: &[Parent]| -> Vec<Parent> {
-        list.iter()
-            .map(|p| Parent {
-                id: p.id.clone(),
-                relation: p.relation.clone(),
-                t: p.t,
-                ..Parent::default()
-            })
-            .collect()
-    };
-    Record {
-        content: record.content.clone(),
-        parents: parents(&record.parents),
-        sequence: record.sequence.as_ref().map(|s| Sequence {
-            id: s.id.clone(),
-            frame: s.frame,
-            time: s.time,
-            fps: s.fps,
-            interpolated: s.interpolated,
-            ..Sequence::default()
-        }),
-        frames: record
-            .frames
-            .iter()
-            .map(|f| stemma_model::Frame {
-                index: f.index,
-                parents: parents(&f.parents),
-                pixels: f.pixels.clone(),
-                time: f.time,
-                ..Default::default()
-            })
-            .collect(),
-        ..Record::new()
     }
 }

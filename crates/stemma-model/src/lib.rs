@@ -34,7 +34,7 @@ pub use record::*;
 pub use schema::{
     is_rfc3339_date_time, record_schema, validate_record_json, EXT_KEY_PATTERN, SCHEMA_ID,
 };
-pub use share::{base_name, share_record, without_absolute_paths};
+pub use share::{base_name, lineage_only, share_record, without_absolute_paths};
 pub use strict_json::{check_record_bytes, RecordTextError};
 
 /// Parse a record from JSON text, checking that its major version is one this crate implements.

@@ -1,10 +1,50 @@
 //! The sharing profile (specification §12.2): a record reduced to what can leave the author's machine without
 //! leaking local paths. Hints become base names, `settings.location` goes, raw bytes that cannot be read as text go,
 //! and every absolute path inside any string (settings, raw text, parameters, extensions) is cut to its base name.
+//! Also the lineage profile: only content ids and lineage.
 
 use serde_json::Value;
 
-use crate::record::{Parent, Record};
+use crate::record::{Frame, Parent, Record, Sequence};
+
+/// The record reduced to content ids and lineage (`strip --profile lineage`): no prompt, parameters, settings, raw
+/// metadata or file names.
+pub fn lineage_only(record: &Record) -> Record {
+    let parents = |list: &[Parent]| -> Vec<Parent> {
+        list.iter()
+            .map(|p| Parent {
+                id: p.id.clone(),
+                relation: p.relation.clone(),
+                t: p.t,
+                ..Parent::default()
+            })
+            .collect()
+    };
+    Record {
+        content: record.content.clone(),
+        parents: parents(&record.parents),
+        sequence: record.sequence.as_ref().map(|s| Sequence {
+            id: s.id.clone(),
+            frame: s.frame,
+            time: s.time,
+            fps: s.fps,
+            interpolated: s.interpolated,
+            ..Sequence::default()
+        }),
+        frames: record
+            .frames
+            .iter()
+            .map(|f| Frame {
+                index: f.index,
+                parents: parents(&f.parents),
+                pixels: f.pixels.clone(),
+                time: f.time,
+                ..Default::default()
+            })
+            .collect(),
+        ..Record::new()
+    }
+}
 
 /// The record as the sharing profile keeps it. Returns an error only if the record cannot be serialised.
 pub fn share_record(record: &Record) -> crate::Result<Record> {
@@ -112,6 +152,28 @@ pub fn without_absolute_paths(text: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::parse_record;
+
+    #[test]
+    fn the_lineage_profile_keeps_ids_and_lineage_only() {
+        let full = parse_record(
+            r#"{"stemma":"1.0","prompt":{"positive":"a duck"},"params":{"seed":"42"},
+               "content":{"pixels":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+               "parents":[{"id":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+                           "relation":"img2img","hint":"/home/me/in.png","t":0.5}],
+               "sequence":{"id":"run-1","frame":3,"fps":12,"prompt_index":2},
+               "raw":[{"origin":"png:tEXt","key":"parameters","text":"a duck"}]}"#,
+        )
+        .unwrap();
+        let kept = serde_json::to_value(lineage_only(&full)).unwrap();
+        assert_eq!(
+            kept,
+            serde_json::json!({"stemma":"1.0",
+                "content":{"pixels":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+                "parents":[{"id":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+                            "relation":"img2img","t":0.5}],
+                "sequence":{"id":"run-1","frame":3,"fps":12.0}})
+        );
+    }
 
     #[test]
     fn paths_and_locations_do_not_leave_the_machine() {

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use stemma_container::{ops, sidecar, Edit, Limits, RecordChange, StripProfile};
 use stemma_model::{
-    apply_merge_patch, parse_record, record_from_value, record_to_json, relation, ContentId, Frame,
-    Parent, Record, Sequence,
+    apply_merge_patch, lineage_only, parse_record, record_from_value, record_to_json, relation,
+    ContentId, Parent, Record,
 };
 
 use crate::error::{Error, Result};
@@ -284,42 +284,4 @@ pub fn strip(
     let outcome =
         ops::rewrite(file, output, &edit, limits).map_err(|e| Error::not_written(file, e))?;
     Ok(outcome == ops::Outcome::Written)
-}
-
-/// The record reduced to content ids and lineage (as the command's `strip --profile lineage`).
-fn lineage_only(record: &Record) -> Record {
-    let parents = |list: &[Parent]| -> Vec<Parent> {
-        list.iter()
-            .map(|p| Parent {
-                id: p.id.clone(),
-                relation: p.relation.clone(),
-                t: p.t,
-                ..Parent::default()
-            })
-            .collect()
-    };
-    Record {
-        content: record.content.clone(),
-        parents: parents(&record.parents),
-        sequence: record.sequence.as_ref().map(|s| Sequence {
-            id: s.id.clone(),
-            frame: s.frame,
-            time: s.time,
-            fps: s.fps,
-            interpolated: s.interpolated,
-            ..Sequence::default()
-        }),
-        frames: record
-            .frames
-            .iter()
-            .map(|f| Frame {
-                index: f.index,
-                parents: parents(&f.parents),
-                pixels: f.pixels.clone(),
-                time: f.time,
-                ..Default::default()
-            })
-            .collect(),
-        ..Record::new()
-    }
 }
