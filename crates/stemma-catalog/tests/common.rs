@@ -85,15 +85,5 @@ pub fn write(path: &Path, bytes: &[u8]) -> PathBuf {
 
 /// The shared test data folder; tests fail when it is missing unless STEMMA_ALLOW_MISSING_SHARED=1.
 pub fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    if p.is_dir() {
-        return Some(p);
-    }
-    if std::env::var("STEMMA_ALLOW_MISSING_SHARED").as_deref() == Ok("1") {
-        return None;
-    }
-    panic!(
-        "{} is missing (set STEMMA_ALLOW_MISSING_SHARED=1 to skip)",
-        p.display()
-    );
+    stemma_testdata::shared_dir("corpus")
 }

@@ -10,18 +10,10 @@ use _stemma::ErrorKind;
 use serde_json::{json, Value};
 use stemma_container::Limits;
 
-/// `<repo>/../shared`; a test fails when it is missing unless STEMMA_ALLOW_MISSING_SHARED=1.
+/// `rel` in the shared test data (`stemma_testdata::shared_dir`: a test fails when it is missing unless
+/// STEMMA_ALLOW_MISSING_SHARED=1).
 fn shared(rel: &str) -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    if !root.is_dir() {
-        assert!(
-            std::env::var("STEMMA_ALLOW_MISSING_SHARED").as_deref() == Ok("1"),
-            "{} is missing (set STEMMA_ALLOW_MISSING_SHARED=1 to skip)",
-            root.display()
-        );
-        return None;
-    }
-    Some(root.join(rel))
+    stemma_testdata::shared_dir(rel).map(|root| root.join(rel))
 }
 
 #[test]
