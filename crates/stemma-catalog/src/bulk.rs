@@ -9,11 +9,11 @@
 //! never left without its indexes for longer than until the next scan.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::schema::{drop_indexes, ensure_indexes, missing_indexes};
 
 const MARKER: &str = "bulk_load";
@@ -26,19 +26,26 @@ pub struct LoadLock {
     _file: File,
 }
 
-/// Try to take the load lock of the catalog at `db`; None when another scan holds it.
-pub fn try_lock(db: &Path) -> std::io::Result<Option<LoadLock>> {
+/// Try to take the load lock of the catalog at `db`; None when another scan holds it. An error names the lock
+/// file (not the catalog): that is the file whose folder or type the user has to fix.
+pub fn try_lock(db: &Path) -> Result<Option<LoadLock>> {
     let mut name = db.as_os_str().to_os_string();
     name.push("-bulk.lock");
+    let path = PathBuf::from(name);
+    let failed = |what: &str, e: std::io::Error| Error::File {
+        path: path.clone(),
+        reason: format!("cannot {what} the catalog's load lock: {e}"),
+    };
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&name)?;
+        .open(&path)
+        .map_err(|e| failed("open", e))?;
     match file.try_lock() {
         Ok(()) => Ok(Some(LoadLock { _file: file })),
         Err(TryLockError::WouldBlock) => Ok(None),
-        Err(TryLockError::Error(e)) => Err(e),
+        Err(TryLockError::Error(e)) => Err(failed("take", e)),
     }
 }
 

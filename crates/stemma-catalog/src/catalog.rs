@@ -171,11 +171,18 @@ pub struct BackgroundCheckpoint {
 }
 
 impl BackgroundCheckpoint {
-    /// A second connection to the catalog at `path`; turns off the automatic checkpoints of `writer`.
+    /// A second connection to the catalog at `path`; turns off the automatic checkpoints of `writer`, last, so that
+    /// when the connection cannot be had the writer keeps its own checkpoints.
     pub fn start(path: &Path, writer: &Connection) -> Result<BackgroundCheckpoint> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let sql = |source| Error::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(sql)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+        writer
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(sql)?;
         Ok(BackgroundCheckpoint { conn })
     }
 
@@ -225,5 +232,42 @@ pub fn path_key(path: &Path) -> String {
         joined[1..].to_string()
     } else {
         joined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    fn autocheckpoint(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_background_checkpoint_that_cannot_open_names_the_file_and_leaves_the_writer_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let cat = Catalog::init(dir.path()).unwrap();
+        // SQLite cannot open a folder as a database, whoever runs the test (root ignores permissions, not this).
+        let folder = dir.path().join("a-folder");
+        std::fs::create_dir(&folder).unwrap();
+        let err = match BackgroundCheckpoint::start(&folder, &cat.conn) {
+            Ok(_) => panic!("a folder opened as a catalog"),
+            Err(e) => e,
+        };
+        match &err {
+            Error::Sqlite { path, .. } => assert_eq!(path, &folder, "{err}"),
+            other => panic!("expected an error naming the file, got {other:?}"),
+        }
+        assert!(err.to_string().contains("a-folder"), "{err}");
+        // Nothing was taken from the writer: its automatic checkpoints are still on.
+        assert_eq!(autocheckpoint(&cat.conn), 1000);
+        // The same writer hands them over to a checkpoint that does open, and gets them back.
+        let checkpoint = BackgroundCheckpoint::start(&cat.path, &cat.conn).unwrap();
+        assert_eq!(autocheckpoint(&cat.conn), 0);
+        drop(checkpoint);
+        BackgroundCheckpoint::restore(&cat.conn).unwrap();
+        assert_eq!(autocheckpoint(&cat.conn), 1000);
     }
 }

@@ -225,10 +225,7 @@ pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSu
     let prefix = cat.key_of(&abs)?;
     // A scan killed during a bulk load left the indexes to build: build them before anything reads, unless a load
     // is running in another scan right now (it holds the lock and builds them when it ends).
-    let load_lock = crate::bulk::try_lock(&cat.path).map_err(|e| Error::File {
-        path: cat.path.clone(),
-        reason: format!("cannot open the catalog's load lock: {e}"),
-    })?;
+    let load_lock = crate::bulk::try_lock(&cat.path)?;
     if load_lock.is_some() {
         crate::bulk::recover(&mut cat.conn)?;
     }
@@ -251,13 +248,18 @@ pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSu
     };
     let planned = AtomicU64::new(0);
     let folders = Folders::default();
-    let checkpoint = BackgroundCheckpoint::start(&cat.path, &cat.conn)?;
+    // The background checkpoint only spares the writer time: when its connection cannot be opened, the writer,
+    // whose automatic checkpoints are then left on, does them itself and the scan goes on (failing here would
+    // also leave a bulk load's indexes dropped until the next scan).
+    let checkpoint = BackgroundCheckpoint::start(&cat.path, &cat.conn).ok();
     let conn = &mut cat.conn;
     let (walked, written) = std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<Parsed>(CHANNEL_FILES);
         let planned = &planned;
         let (stop_checkpoints, checkpoints_stopped) = std::sync::mpsc::channel::<()>();
-        scope.spawn(move || checkpoint.run(checkpoints_stopped));
+        if let Some(checkpoint) = checkpoint {
+            scope.spawn(move || checkpoint.run(checkpoints_stopped));
+        }
         let writer = scope.spawn(move || {
             let written = write_all(conn, rows, rx, opts.progress, planned);
             drop(stop_checkpoints);
@@ -326,7 +328,8 @@ pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSu
         });
         (walked, written)
     });
-    BackgroundCheckpoint::restore(&cat.conn)?;
+    // Its error waits until a bulk load's indexes are back (below): they must not stay dropped because of it.
+    let restored = BackgroundCheckpoint::restore(&cat.conn);
     let mut summary = ScanSummary {
         files: walked.files,
         unchanged: walked.unchanged,
@@ -339,6 +342,7 @@ pub fn scan(cat: &mut Catalog, path: &Path, opts: &ScanOptions) -> Result<ScanSu
         crate::bulk::finish(&mut cat.conn)?;
     }
     drop(load_lock);
+    restored?;
     summary.errors.extend(written?);
     let after: i64 = cat
         .conn

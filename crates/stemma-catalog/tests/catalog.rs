@@ -614,3 +614,100 @@ fn a_scan_checkpoints_beside_its_writer_and_gives_the_writer_its_checkpoints_bac
     assert_eq!(ok, "ok");
     assert_eq!(paths(&cat, "cat").len(), 40);
 }
+
+fn pragma_of(cat: &Catalog, name: &str) -> i64 {
+    cat.conn
+        .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+fn integrity(cat: &Catalog) -> String {
+    cat.conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
+
+fn bulk_marker(cat: &Catalog) -> i64 {
+    cat.conn
+        .query_row(
+            "SELECT COUNT(*) FROM catalog_meta WHERE key = 'bulk_load'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_scan_whose_checkpoint_connection_cannot_open_still_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for i in 0..5 {
+        write(
+            &root.join(format!("f{i}.png")),
+            &a1111(i, &format!("a cat number {i}"), 20, ""),
+        );
+    }
+    let mut cat = Catalog::init(root).unwrap();
+    // The writer's connection is open; the background checkpoint opens a second one from `cat.path`. A folder at
+    // that path is one SQLite cannot open whoever runs the test (root ignores permissions, not EISDIR). The load
+    // lock beside it (`not-a-db-bulk.lock`) opens, so this first scan still loads in bulk: the case where giving
+    // up would leave the catalog without its indexes.
+    let real = cat.path.clone();
+    cat.path = real.with_file_name("not-a-db");
+    std::fs::create_dir(&cat.path).unwrap();
+    let s = scan_all(&mut cat);
+    assert_eq!((s.read, s.new_images), (5, 5), "{s:?}");
+    assert!(s.errors.is_empty(), "{s:?}");
+    // The writer checkpointed by itself, and keeps doing so for the next command on this connection.
+    assert_eq!(pragma_of(&cat, "wal_autocheckpoint"), 1000);
+    assert_eq!(index_names(&cat), listed_indexes());
+    assert_eq!(bulk_marker(&cat), 0);
+    assert_eq!(integrity(&cat), "ok");
+    assert_eq!(paths(&cat, "cat").len(), 5);
+    // Everything is in the catalog file itself, as another process opening it sees it.
+    drop(cat);
+    let cat = Catalog::open(&real).unwrap();
+    assert_eq!(paths(&cat, "cat").len(), 5);
+}
+
+#[test]
+fn a_load_lock_that_cannot_open_stops_the_scan_before_it_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("a.png"), &a1111(1, "a red cat", 20, ""));
+    let mut cat = Catalog::init(root).unwrap();
+    // A folder where the lock file goes: its open fails even for root (a read-only `.stemma/` would not).
+    let lock = root.join(".stemma/catalog.db-bulk.lock");
+    std::fs::create_dir(&lock).unwrap();
+    let err = scan(&mut cat, root, &ScanOptions::default()).unwrap_err();
+    match &err {
+        Error::File { path, reason } => {
+            assert_eq!(path, &lock, "{err}");
+            assert!(reason.contains("load lock"), "{err}");
+        }
+        other => panic!("expected the lock file's error, got {other:?}"),
+    }
+    // The message a user reads names the lock file and why it could not be opened.
+    let message = err.to_string();
+    assert!(message.contains("catalog.db-bulk.lock"), "{message}");
+    assert!(
+        message.contains(&std::io::Error::from_raw_os_error(21).to_string()),
+        "{message}"
+    );
+    // Nothing was written, and the empty catalog was not left half way into a bulk load (indexes dropped).
+    assert_eq!(pragma_of(&cat, "wal_autocheckpoint"), 1000);
+    assert_eq!(index_names(&cat), listed_indexes());
+    assert_eq!(bulk_marker(&cat), 0);
+    assert_eq!(integrity(&cat), "ok");
+    let files: i64 = cat
+        .conn
+        .query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(files, 0);
+    // Once the lock file can be made, the same catalog scans (and loads in bulk) as usual.
+    std::fs::remove_dir(&lock).unwrap();
+    let s = scan_all(&mut cat);
+    assert_eq!((s.read, s.new_images), (1, 1), "{s:?}");
+    assert_eq!(index_names(&cat), listed_indexes());
+    assert_eq!(paths(&cat, "red cat"), ["a.png"]);
+}
