@@ -3,7 +3,8 @@
 that reads the first 64 KiB of each file, and ExifTool's `-j` batch mode, on PNGs of realistic size.
 
 Usage: benches/bench_read.py [--files 5000] [--dir bench-data] [--stemma target/release/stemma]
-                             [--before OLD_STEMMA] [--runs 7] [--exiftool-files 500] [--only before,after,none]
+                             [--before OLD_STEMMA] [--floor target/release/examples/json_floor] [--runs 7]
+                             [--exiftool-files 500] [--only before,after,none]
 
 The corpus is made here, never downloaded, and kept under `--dir` for the next run (about 1 MB a file):
 
@@ -22,6 +23,10 @@ Each figure is the best of `--runs` warm runs (page cache warm, output written t
 wall time, and CPU microseconds per file (user + system; the figure to trust on a shared machine). Ratios are
 taken in this one run. ExifTool runs once on the first `--exiftool-files` files (it is ~300 files/s). The full
 decode reference (for the stealth probe's cost) is Pillow's `Image.open(p).load()` on 100 files of `none/`.
+On `before/` it also runs the floor, `examples/json_floor` (build it with `cargo build --release -p stemma-import
+--example json_floor`): it reads each file's first 16 KiB, checks the texts that look like JSON without building
+anything and prints every text as a JSON string. Any reader that prints what the metadata holds does at least this;
+`stemma show --json` also parses the graphs, builds the record and prints it.
 Prints Markdown tables.
 """
 import argparse
@@ -227,6 +232,9 @@ def main():
     ap.add_argument("--dir", default="bench-data")
     ap.add_argument("--stemma", default="target/release/stemma")
     ap.add_argument("--before", help="an older stemma build to compare with (same corpus, same run)")
+    ap.add_argument("--floor", default="target/release/examples/json_floor",
+                    help="the floor reader (cargo build --release -p stemma-import --example json_floor); "
+                         "skipped when missing")
     ap.add_argument("--exiftool", default=os.environ.get("STEMMA_EXIFTOOL", "exiftool"))
     ap.add_argument("--exiftool-files", type=int, default=500)
     ap.add_argument("--runs", type=int, default=7)
@@ -301,6 +309,12 @@ def main():
         if args.before:
             summary[group]["before"] = add("older build: stemma show --json", stemma_show(args.before, folder),
                                            found=count_records)
+        if group == "before" and os.path.exists(args.floor):
+            summary[group]["floor"] = add("floor: read 16 KiB, check the JSON texts, print every text as JSON "
+                                          "(examples/json_floor, no record)",
+                                          lambda: run_to_file([os.path.abspath(args.floor), folder]),
+                                          found=lambda: sum(1 for line in open(out_file, "rb")
+                                                            if not line.startswith(b'{"texts":[]')))
         summary[group]["pillow"] = add("Pillow Image.open(p).info loop", pillow(files))
         summary[group]["read64k"] = add("Python: first 64 KiB of each file", first_64k(files))
         if group == "none":
@@ -351,6 +365,12 @@ def main():
             return f"{rate / other_rate:.1f} wall, {other_cpu / cpu:.1f} CPU"
         print(f"| {group} | {rate:,.0f} | {cpu:,.1f} | {ratio('read64k')} | {ratio('pillow')} | {ratio('exiftool')} "
               f"| {ratio('before')} |")
+    if "floor" in summary.get("before", {}):
+        (rate, cpu), (floor_rate, floor_cpu) = summary["before"]["stemma"], summary["before"]["floor"]
+        print(f"\nMetadata before IDAT: the floor (reading the texts, checking the JSON ones and printing them, no "
+              f"record) runs at {floor_rate:,.0f} files/s, {floor_cpu:.1f} µs CPU per file; `stemma show --json` "
+              f"takes {cpu / floor_cpu:.1f}× its CPU. 100,000 files/s on {os.cpu_count()} cores leaves "
+              f"{os.cpu_count() * 1e6 / 100_000:.0f} µs of CPU per file.")
     if "none" in summary and "no_import" in summary["none"]:
         s = summary["none"]
         show, bare = s["stemma"][1], s["no_import"][1]
