@@ -74,19 +74,9 @@ impl<'a> Graph<'a> {
             let Some((last, hops)) = segments.split_last() else {
                 continue;
             };
-            let mut cur = node;
-            let mut ok = true;
-            for hop in hops {
-                match self.link(cur, hop).and_then(|(n, s)| self.deref(n, s, ctx)) {
-                    Some((n, _)) => cur = n,
-                    None => {
-                        ok = false;
-                        break;
-                    }
-                }
-            }
-            if ok && cur.inputs.contains_key(*last) {
-                return Some((cur, last));
+            match self.follow_hops(node, hops, ctx) {
+                Some(cur) if cur.inputs.contains_key(*last) => return Some((cur, last)),
+                _ => {}
             }
         }
         None

@@ -199,6 +199,24 @@ impl<'a> Graph<'a> {
         self.link(node, &format!("{prefix}{index}"))
     }
 
+    /// The node reached from `node` by following the links of `hops` (input names, through reroutes and switches);
+    /// None when one is missing.
+    pub(super) fn follow_hops<'g>(
+        &'g self,
+        node: &'g Node<'g>,
+        hops: &[&str],
+        ctx: &mut Ctx,
+    ) -> Option<&'g Node<'g>> {
+        let mut cur = node;
+        for hop in hops {
+            let (next, _) = self
+                .link(cur, hop)
+                .and_then(|(n, s)| self.deref(n, s, ctx))?;
+            cur = next;
+        }
+        Some(cur)
+    }
+
     /// Follow an input path (see `comfyui_nodes`) from a node; the input found at its end.
     pub(super) fn path_input<'g>(
         &'g self,
@@ -210,20 +228,9 @@ impl<'a> Graph<'a> {
             let Some((last, hops)) = segments.split_last() else {
                 continue;
             };
-            let mut cur = node;
-            let mut ok = true;
-            for hop in hops {
-                match self.link(cur, hop).and_then(|(n, s)| self.deref(n, s, ctx)) {
-                    Some((n, _)) => cur = n,
-                    None => {
-                        ok = false;
-                        break;
-                    }
-                }
-            }
-            if !ok {
+            let Some(cur) = self.follow_hops(node, hops, ctx) else {
                 continue;
-            }
+            };
             if let Some(i) = self.input(cur, last) {
                 return Some(PathEnd::Input(i));
             }
