@@ -6,7 +6,7 @@ use std::path::Path;
 use stemma_container::Limits;
 use stemma_model::Record;
 
-use crate::dialects::looks_like_a1111_infotext;
+use crate::dialects::a1111::looks_like_a1111_infotext;
 use crate::error::{read_sibling_text, Error, Result};
 use crate::names::{recognise_filename, FileKind};
 use crate::settings::{self, import_settings_text};

@@ -7,7 +7,7 @@ use std::path::Path;
 use stemma_container::{Entry, Value as EntryValue};
 use stemma_model::RawEntry;
 
-use crate::dialects::{a1111_import, looks_like_a1111_infotext};
+use crate::dialects::a1111::{a1111_import, looks_like_a1111_infotext};
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result, Tier};
 
 /// A1111's `.txt` beside the image.

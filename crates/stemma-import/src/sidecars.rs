@@ -25,7 +25,7 @@ pub fn import_a1111_txt(text: &str) -> Record {
         ..Metadata::default()
     };
     let evidence = Evidence::new(&metadata);
-    let mut record = crate::dialects::a1111_infotext_record(&evidence, text);
+    let mut record = crate::dialects::a1111::a1111_infotext_record(&evidence, text);
     record.raw = vec![RawEntry {
         origin: "file:txt".into(),
         key: Some("parameters".into()),

@@ -341,7 +341,7 @@ fn infer_a1111_batch(folder: &Path) -> Result<Option<OpenRun>> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(folder)
         .map_err(io(folder))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| crate::status::is_image(p))
+        .filter(|p| is_image(p))
         .collect();
     entries.sort();
     for path in entries {
@@ -430,4 +430,13 @@ fn infer_a1111_batch(folder: &Path) -> Result<Option<OpenRun>> {
         settings_file: None,
         key: Some(key),
     }))
+}
+
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "exr"];
+
+/// Whether a file in a run's output folder is one of its images (by extension).
+pub(crate) fn is_image(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }

@@ -12,7 +12,7 @@ use stemma_import::{recognise_filename, Depth, ResolveOptions};
 use stemma_model::Record;
 
 use crate::error::{io, Result};
-use crate::infer::OpenRun;
+use crate::infer::{is_image, OpenRun};
 
 /// What an item (or a file) is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -111,14 +111,6 @@ impl RunStatus {
     pub fn in_the_way(&self) -> Vec<&FileStatus> {
         self.files.iter().filter(|f| !f.status.is_good()).collect()
     }
-}
-
-const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "exr"];
-
-pub(crate) fn is_image(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// Who a record says made the file: `Ok(Some(note))` ours (with a note when only the run's name agrees),

@@ -1,6 +1,6 @@
 //! The importer registry. Order matters for ties in confidence: specific dialects come before generic ones.
 
-mod a1111;
+pub(crate) mod a1111;
 mod c2pa;
 mod civitai;
 mod comfyui;
@@ -56,24 +56,3 @@ pub static IMPORTERS: &[&dyn Importer] = &[
     &crate::run_files::DeforumSubtitles,
     &crate::name_importer::FileName,
 ];
-
-/// The record an A1111 infotext gives (generator identified from the text), without `raw`: for infotext kept in
-/// a file of its own.
-pub(crate) fn a1111_infotext_record(
-    evidence: &crate::Evidence,
-    text: &str,
-) -> stemma_model::Record {
-    a1111::infotext_record(evidence, text, "a1111").record
-}
-
-/// The A1111 importer's record for evidence that holds infotext somewhere it looks (a text file beside the image
-/// added as an entry).
-pub(crate) fn a1111_import(evidence: &crate::Evidence) -> crate::Result<crate::Imported> {
-    use crate::Importer;
-    a1111::A1111.import(evidence)
-}
-
-/// Whether a text is A1111 infotext (has the parameter line).
-pub(crate) fn looks_like_a1111_infotext(text: &str) -> bool {
-    infotext::looks_like_infotext(text.trim_matches('\0'))
-}
