@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use stemma_model::Record;
 
 use crate::error::{Error, Result};
-use crate::fork::ForkSource;
+use crate::fork_input::ForkSource;
 
 /// The parameter-line regex of A1111's `parse_generation_parameters`.
 static PARAM: LazyLock<Option<Regex>> =

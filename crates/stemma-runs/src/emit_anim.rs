@@ -9,7 +9,7 @@ use regex::Regex;
 use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
-use crate::fork::{ForkFormat, ForkRequest, ForkSource};
+use crate::fork_input::{ForkFormat, ForkRequest, ForkSource};
 
 /// Prompt schedules: object frame → text (Deforum `prompts`, `cond_prompts`, `uncond_prompts`,
 /// `animation_prompts`) or frame → list of texts (Disco `text_prompts`, `image_prompts`).

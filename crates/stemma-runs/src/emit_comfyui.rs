@@ -8,7 +8,7 @@ use stemma_import::{comfyui_value_sites, ComfyuiValueSite};
 use stemma_model::Record;
 
 use crate::error::{Error, Result};
-use crate::fork::ForkSource;
+use crate::fork_input::ForkSource;
 
 /// The value a graph input takes for a change: integers for seeds, steps and sizes, numbers for scales, text
 /// otherwise.

@@ -14,6 +14,7 @@ mod emit_anim;
 mod emit_comfyui;
 mod error;
 mod fork;
+mod fork_input;
 mod infer;
 pub mod link;
 mod manifest;
@@ -25,9 +26,9 @@ pub use diff::{diff_settings, token_diff, SettingsDiff};
 pub use emit_a1111::edit_infotext;
 pub use emit_comfyui::{edit_graph, template_graph};
 pub use error::{Error, Result};
-pub use fork::{
-    apply_changes, canonical_key, fork, load_source, native_params, parse_change, ForkFormat,
-    ForkOutput, ForkRequest, ForkSource, Forked,
+pub use fork::{apply_changes, fork, native_params, ForkOutput, Forked};
+pub use fork_input::{
+    canonical_key, load_source, parse_change, ForkFormat, ForkRequest, ForkSource,
 };
 pub use infer::{
     infer_folder, is_manifest_path, manifest_from_settings, open_run, read_settings_file, run_id,
