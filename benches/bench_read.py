@@ -254,6 +254,10 @@ def main():
             rows = [json.loads(line) for line in f]
         return sum(1 for r in rows if r.get("record") is not None and (source is None or r["source"] == source))
 
+    def floor_found():
+        with open(out_file, "rb") as f:
+            return sum(1 for line in f if not line.startswith(b'{"texts":[]'))
+
     def stemma_show(binary, folder, *flags):
         def run():
             run_to_file([binary, "show", "--json", *flags, folder])
@@ -313,8 +317,7 @@ def main():
             summary[group]["floor"] = add("floor: read 16 KiB, check the JSON texts, print every text as JSON "
                                           "(examples/json_floor, no record)",
                                           lambda: run_to_file([os.path.abspath(args.floor), folder]),
-                                          found=lambda: sum(1 for line in open(out_file, "rb")
-                                                            if not line.startswith(b'{"texts":[]')))
+                                          found=floor_found)
         summary[group]["pillow"] = add("Pillow Image.open(p).info loop", pillow(files))
         summary[group]["read64k"] = add("Python: first 64 KiB of each file", first_64k(files))
         if group == "none":

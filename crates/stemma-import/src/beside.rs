@@ -7,7 +7,7 @@ use std::path::Path;
 use stemma_container::{Entry, Value as EntryValue};
 use stemma_model::RawEntry;
 
-use crate::dialects::a1111::{a1111_import, looks_like_a1111_infotext};
+use crate::dialects::a1111::{looks_like_a1111_infotext, A1111};
 use crate::{Confidence, Error, Evidence, Imported, Importer, Result, Tier};
 
 /// A1111's `.txt` beside the image.
@@ -58,7 +58,7 @@ impl Importer for A1111TextFile {
             metadata: &metadata,
             ..*evidence
         };
-        a1111_import(&with_text)
+        A1111.import(&with_text)
     }
     fn tier(&self) -> Tier {
         Tier::Beside

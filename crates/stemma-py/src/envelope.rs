@@ -14,15 +14,19 @@ fn to_json<T: Serialize>(path: &Path, value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::invalid(path, format!("cannot render: {e}")))
 }
 
-/// Only the record (`null` when the file has none), as `stemma show --json --record-only` prints it.
-pub fn record_json(path: &Path, opts: &ResolveOptions) -> Result<String> {
+/// Only the record, as `stemma show --json --record-only` prints it; None when the file has none.
+pub fn record_json(path: &Path, opts: &ResolveOptions) -> Result<Option<String>> {
     let view = resolve_library(path, opts)?;
-    to_json(path, &record_out(&view))
+    if view.record.is_none() {
+        return Ok(None);
+    }
+    to_json(path, &record_out(&view)).map(Some)
 }
 
 /// The envelope of a file stemma could not read: `{"file": ..., "error": ...}`, as the command prints it.
 pub fn error_envelope_json(path: &Path, error: &Error) -> String {
     let message = error.to_string();
+    // A name and a message always serialise; were it ever to fail, the message still reaches Python.
     serde_json::to_string(&error_envelope(path, &message))
         .unwrap_or_else(|_| serde_json::json!({"error": message}).to_string())
 }

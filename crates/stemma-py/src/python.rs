@@ -54,11 +54,8 @@ fn show_json(py: Python<'_>, path: PathBuf, import_: bool, deep: bool) -> PyResu
 #[pyfunction]
 #[pyo3(signature = (path, import_ = true, deep = false))]
 fn read_json(py: Python<'_>, path: PathBuf, import_: bool, deep: bool) -> PyResult<Option<String>> {
-    py.allow_threads(|| {
-        let json = envelope::record_json(&path, &options(import_, deep))?;
-        Ok((json != "null").then_some(json))
-    })
-    .map_err(|e| to_py_err(py, e))
+    py.allow_threads(|| envelope::record_json(&path, &options(import_, deep)))
+        .map_err(|e| to_py_err(py, e))
 }
 
 /// The catalog's search: each matching image as the JSON object `stemma find --json` prints.

@@ -24,9 +24,12 @@ fn an_a1111_png_is_imported_with_its_seed_as_text() {
     let view = resolve(&path, &ResolveOptions::default()).unwrap();
     assert_eq!(view.source, Some(RecordSource::Imported));
     assert_eq!(view.layers.first(), Some(&"a1111"));
-    let record: Value =
-        serde_json::from_str(&envelope::record_json(&path, &ResolveOptions::default()).unwrap())
-            .unwrap();
+    let record: Value = serde_json::from_str(
+        &envelope::record_json(&path, &ResolveOptions::default())
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
     assert!(record["params"]["seed"].is_string(), "{record}");
     assert!(record["prompt"]["positive"].as_str().unwrap().len() > 3);
 }
@@ -88,9 +91,12 @@ fn stamp_then_resolve_gives_the_record_back_and_strip_removes_it() {
 
     let view = resolve(&file, &ResolveOptions::default()).unwrap();
     assert_eq!(view.source, Some(RecordSource::Stemma));
-    let read: Value =
-        serde_json::from_str(&envelope::record_json(&file, &ResolveOptions::default()).unwrap())
-            .unwrap();
+    let read: Value = serde_json::from_str(
+        &envelope::record_json(&file, &ResolveOptions::default())
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(read, written);
 
     assert!(edit::strip(&file, None, Profile::Stemma, &Limits::default()).unwrap());
@@ -188,8 +194,11 @@ fn a_stored_record_with_references_is_shown_expanded_as_the_command_shows_it() {
     assert_eq!(shown["source"], "stemma");
     let whole = serde_json::to_value(imported.record.as_ref().unwrap()).unwrap();
     assert_eq!(shown["record"], whole);
-    let alone: Value =
-        serde_json::from_str(&envelope::record_json(&file, &ResolveOptions::default()).unwrap())
-            .unwrap();
+    let alone: Value = serde_json::from_str(
+        &envelope::record_json(&file, &ResolveOptions::default())
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(alone, whole);
 }

@@ -248,12 +248,6 @@ pub(crate) fn a1111_infotext_record(
     infotext_record(evidence, text, "a1111").record
 }
 
-/// The A1111 importer's record for evidence that holds infotext somewhere it looks (a text file beside the image
-/// added as an entry).
-pub(crate) fn a1111_import(evidence: &crate::Evidence) -> crate::Result<crate::Imported> {
-    A1111.import(evidence)
-}
-
 /// Whether a text is A1111 infotext (has the parameter line).
 pub(crate) fn looks_like_a1111_infotext(text: &str) -> bool {
     looks_like_infotext(text.trim_matches('\0'))
